@@ -1,0 +1,121 @@
+"""The one module that touches InferenceData and arviz.
+
+Every other module receives plain ``xr.Dataset`` / ``xr.DataArray`` objects from the
+functions here. When pymc 6 / arviz 1 replace ``InferenceData`` with ``xarray.DataTree``,
+this file is the one to edit.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import xarray as xr
+
+with warnings.catch_warnings():
+    # arviz 0.2x announces its 1.0 refactor on import; the message is informational.
+    warnings.filterwarnings("ignore", message=".*ArviZ is undergoing", category=FutureWarning)
+    import arviz as az
+
+InferenceData = az.InferenceData
+
+#: Groups written by the package beyond arviz's schema.
+EXTRA_GROUPS = ("fit_data",)
+
+
+def new(groups: Mapping[str, xr.Dataset]) -> InferenceData:
+    """Make an InferenceData from datasets keyed by group name."""
+    known = {k: v for k, v in groups.items() if k not in EXTRA_GROUPS}
+    idata = az.InferenceData(**known)
+    extra = {k: v for k, v in groups.items() if k in EXTRA_GROUPS}
+    if extra:
+        _add_groups(idata, extra)
+    return idata
+
+
+def _add_groups(idata: InferenceData, groups: Mapping[str, xr.Dataset]) -> None:
+    with warnings.catch_warnings():
+        # arviz warns that non-schema groups are not part of its spec; ours are documented.
+        warnings.filterwarnings("ignore", message=".*not part of the InferenceData schema.*")
+        warnings.filterwarnings("ignore", message=".*group.*not defined in the InferenceData.*")
+        idata.add_groups(dict(groups))
+
+
+def with_groups(idata: InferenceData, groups: Mapping[str, xr.Dataset]) -> InferenceData:
+    """Return a copy of ``idata`` with groups added or replaced."""
+    out = idata.copy()
+    existing = [g for g in groups if g in out.groups()]
+    for name in existing:
+        delattr(out, name)
+        out._groups = [g for g in out._groups if g != name]
+    _add_groups(out, groups)
+    return out
+
+
+def group(idata: InferenceData, name: str) -> xr.Dataset:
+    """Return one group as an ``xr.Dataset``; ``KeyError`` naming the groups present."""
+    if name not in idata.groups():
+        raise KeyError(f"no group {name!r}; groups present: {list(idata.groups())}")
+    return getattr(idata, name)
+
+
+def has_group(idata: InferenceData, name: str) -> bool:
+    """Whether ``idata`` has group ``name``."""
+    return name in idata.groups()
+
+
+def group_names(idata: InferenceData) -> list[str]:
+    """Names of the groups present."""
+    return list(idata.groups())
+
+
+def attrs(idata: InferenceData) -> dict:
+    """Root attributes (package metadata)."""
+    return dict(idata.attrs)
+
+
+def with_attrs(idata: InferenceData, values: Mapping[str, object]) -> InferenceData:
+    """Return a copy with root attributes updated."""
+    out = idata.copy()
+    out.attrs.update(values)
+    return out
+
+
+def to_netcdf(idata: InferenceData, path: str) -> None:
+    """Write every group to one NetCDF-4 file with h5netcdf."""
+    idata.to_netcdf(str(path), engine="h5netcdf")
+
+
+def from_netcdf(path: str) -> InferenceData:
+    """Read a file written by :func:`to_netcdf` fully into memory."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*not part of the InferenceData schema.*")
+        warnings.filterwarnings("ignore", message=".*group.*not defined in the InferenceData.*")
+        idata = az.from_netcdf(str(path), engine="h5netcdf")
+    return idata
+
+
+def rhat(ds: xr.Dataset) -> xr.Dataset:
+    """Rank-normalised split R-hat per variable element (Vehtari et al. 2021)."""
+    return az.rhat(ds, method="rank")
+
+
+def ess(ds: xr.Dataset, kind: str) -> xr.Dataset:
+    """Effective sample size, ``kind`` = ``"bulk"`` or ``"tail"``."""
+    return az.ess(ds, method=kind)
+
+
+def bfmi(sample_stats: xr.Dataset) -> np.ndarray:
+    """E-BFMI per chain from the energy in ``sample_stats``."""
+    return np.asarray(az.bfmi(sample_stats["energy"].values))
+
+
+def hdi(da: xr.DataArray, ci_prob: float) -> xr.DataArray:
+    """Highest-density interval over ``chain``/``draw``; dim ``hdi`` of length 2."""
+    return az.hdi(da, hdi_prob=ci_prob)[da.name if da.name is not None else "x"]
+
+
+def loo(idata: InferenceData, var_name: str = "log_loss"):
+    """PSIS-LOO from the stored pointwise log-likelihood."""
+    return az.loo(idata, var_name=var_name, pointwise=True)

@@ -1,0 +1,222 @@
+"""Frozen configuration objects: what a fit is, as plain data.
+
+A :class:`FitConfig` says everything that determines a posterior apart from the data:
+the law, the priors, the grouping, the likelihood, the sampler settings and the seed.
+It serialises losslessly to JSON (``to_dict``/``from_dict``) and its ``config_hash``
+names results on disk, so a saved posterior can be matched to the request that made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from models.errors import ConfigError
+from models.laws import LAWS, get_law
+from models.priors import PRESETS, PriorSpec, resolve_priors
+
+LIKELIHOODS = ("normal", "student_t")
+SAMPLERS = ("nutpie", "pymc")
+
+
+def _frozen_mapping(value: Mapping | None) -> dict:
+    # A plain dict (not MappingProxyType) so configs pickle for Dask workers.
+    return dict(value or {})
+
+
+def _prior_to_dict(spec: PriorSpec | Mapping) -> dict:
+    return spec.to_dict() if isinstance(spec, PriorSpec) else dict(spec)
+
+
+def _priors_to_data(priors: str | Mapping) -> str | dict:
+    if isinstance(priors, str):
+        return priors
+    return {key: _prior_to_dict(spec) for key, spec in sorted(priors.items())}
+
+
+def _priors_from_data(priors: str | Mapping) -> str | Mapping[str, PriorSpec]:
+    if isinstance(priors, str):
+        return priors
+    return _frozen_mapping(
+        {k: v if isinstance(v, PriorSpec) else PriorSpec.from_dict(v) for k, v in priors.items()}
+    )
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """How to run NUTS.
+
+    Parameters
+    ----------
+    sampler : {"nutpie", "pymc"}
+        ``"nutpie"`` (default; numba-compiled, fastest here) or PyMC's own NUTS, the fallback
+        used automatically when nutpie cannot be imported.
+    draws, tune : int
+        Posterior draws and tuning steps per chain.
+    chains : int
+        Number of chains (at least 2 for R-hat).
+    cores : int or None
+        Chains run in parallel on this many cores; ``None`` uses ``min(chains, os.cpu_count())``.
+    target_accept : float
+        NUTS target acceptance rate in [0.5, 1). The default 0.99 is deliberate: the floor
+        E, the coefficient and the exponent of a law form a curved ridge when the runs
+        span little of the range where the loss flattens (measured on the Gadre small
+        runs: 26–73 divergences at 0.9–0.95, none at 0.99). Compilation dominates
+        the wall time of our fits, so the smaller step costs little.
+    progress : bool
+        Show a progress bar while sampling.
+    """
+
+    sampler: str = "nutpie"
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    cores: int | None = None
+    target_accept: float = 0.99
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(f"unknown sampler {self.sampler!r}; choose one of {list(SAMPLERS)}")
+        for name in ("draws", "tune", "chains"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < (1 if name != "tune" else 0):
+                raise ConfigError(f"SamplerConfig.{name} must be a positive integer, got {value!r}")
+        if not 0.5 <= self.target_accept < 1.0:
+            raise ConfigError(f"target_accept must be in [0.5, 1), got {self.target_accept!r}")
+
+    @property
+    def n_cores(self) -> int:
+        """Cores to run chains on."""
+        return self.cores or max(1, min(self.chains, os.cpu_count() or 1))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the config as JSON-ready plain data."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SamplerConfig:
+        """Rebuild from :meth:`to_dict` output."""
+        return cls(**dict(data))
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Everything that defines a fit apart from the data.
+
+    Parameters
+    ----------
+    law : str
+        A key of :data:`models.laws.LAWS` (``"chinchilla"``, ``"kaplan"``, ``"kaplan_floor"``,
+        ``"data_constrained"``).
+    priors : str or mapping
+        A preset name from :data:`models.priors.PRESETS` or a mapping of prior key to
+        :class:`~models.priors.PriorSpec`.
+    prior_overrides : mapping
+        Prior keys replaced on top of ``priors``.
+    groups : str or None
+        Column of the runs table whose values are the groups that partially pool the law's
+        parameters; ``None`` puts every run in one group (the flat model).
+    likelihood : {"normal", "student_t"}
+        Distribution of log loss around the law.
+    pooled : tuple of str or None
+        Parameters that vary by group; ``None`` means every parameter of the law.
+    sampler : SamplerConfig
+        NUTS settings.
+    seed : int
+        Seed of everything random in the fit.
+    """
+
+    law: str = "chinchilla"
+    priors: str | Mapping[str, PriorSpec] = "weak"
+    prior_overrides: Mapping[str, PriorSpec] = field(default_factory=dict)
+    groups: str | None = None
+    likelihood: str = "normal"
+    pooled: tuple[str, ...] | None = None
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        law = get_law(self.law)
+        if self.likelihood not in LIKELIHOODS:
+            raise ConfigError(
+                f"unknown likelihood {self.likelihood!r}; choose one of {list(LIKELIHOODS)}"
+            )
+        if isinstance(self.priors, str) and self.priors not in PRESETS:
+            raise ConfigError(
+                f"unknown prior preset {self.priors!r}; choose one of {sorted(PRESETS)}"
+            )
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise ConfigError(f"seed must be an int, got {self.seed!r}")
+        if isinstance(self.sampler, Mapping):
+            object.__setattr__(self, "sampler", SamplerConfig.from_dict(self.sampler))
+        object.__setattr__(self, "priors", _priors_from_data(self.priors))
+        overrides = _priors_from_data(dict(self.prior_overrides))
+        object.__setattr__(self, "prior_overrides", overrides)
+        if self.pooled is not None:
+            pooled = tuple(self.pooled)
+            unknown = sorted(set(pooled) - set(law.params))
+            if unknown:
+                raise ConfigError(
+                    f"pooled names {unknown} are not parameters of law {self.law!r}; "
+                    f"its parameters are {list(law.params)}"
+                )
+            object.__setattr__(self, "pooled", tuple(p for p in law.params if p in pooled))
+        # Fail at construction, not at sampling time, on a prior that does not fit the law.
+        self.resolved_priors()
+
+    @property
+    def pooled_params(self) -> tuple[str, ...]:
+        """Parameters that vary by group."""
+        return get_law(self.law).params if self.pooled is None else self.pooled
+
+    def resolved_priors(self) -> dict[str, PriorSpec]:
+        """Priors for every key the law and likelihood need, presets and overrides applied."""
+        return resolve_priors(self.priors, self.law, self.prior_overrides, self.likelihood)
+
+    def replace(self, **changes: Any) -> FitConfig:
+        """Return a copy with some fields changed (the config itself is frozen)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the config as JSON-ready plain data (priors as dicts, sampler nested)."""
+        return {
+            "law": self.law,
+            "priors": _priors_to_data(self.priors),
+            "prior_overrides": _priors_to_data(dict(self.prior_overrides)),
+            "groups": self.groups,
+            "likelihood": self.likelihood,
+            "pooled": None if self.pooled is None else list(self.pooled),
+            "sampler": self.sampler.to_dict(),
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FitConfig:
+        """Rebuild from :meth:`to_dict` output; unknown keys raise ``ConfigError``."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown FitConfig keys {unknown}; valid keys are {sorted(known)}")
+        data = dict(data)
+        if data.get("pooled") is not None:
+            data["pooled"] = tuple(data["pooled"])
+        if "sampler" in data:
+            data["sampler"] = SamplerConfig.from_dict(data["sampler"])
+        return cls(**data)
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys) of :meth:`to_dict`."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @property
+    def config_hash(self) -> str:
+        """First 16 hex digits of the SHA-256 of the canonical JSON."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+
+__all__ = ["FitConfig", "LAWS", "SamplerConfig"]

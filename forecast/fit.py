@@ -1,0 +1,453 @@
+"""Fitting: the only module that calls a sampler.
+
+``fit`` validates the runs, builds the hierarchical model of :mod:`models.build`,
+samples it with nutpie (default) or PyMC's NUTS, stores the pointwise log-likelihood
+(for LOO) and the log prior (for power-scaling sensitivity), checks convergence and
+returns a frozen :class:`Fit`. ``prior_predictive`` draws from the prior of the same model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import xarray as xr
+
+from forecast import _idata
+from forecast.config import FitConfig, SamplerConfig
+from forecast.data import load_runs, validate_runs
+from forecast.diagnostics import check_convergence, diagnose
+from forecast.errors import DataError
+from forecast.units import D_ATTRS, LOSS_ATTRS, N_ATTRS
+from models.build import OBSERVED, ModelData, build_model
+from models.laws import get_law
+from models.priors import PriorSpec
+
+#: The group label used when a fit has no grouping column.
+SINGLE_GROUP = "all"
+#: Version of the layout of saved files (bumped when ``save`` changes what it writes).
+FORMAT_VERSION = 1
+_VERSIONED = ("scaling-forecast", "pymc", "pytensor", "nutpie", "arviz", "numpy", "xarray")
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A fitted scaling-law posterior.
+
+    Attributes
+    ----------
+    idata : arviz.InferenceData
+        Groups ``posterior``, ``sample_stats``, ``log_likelihood``, ``log_prior``,
+        ``observed_data`` and ``fit_data`` (the validated runs); root attrs carry the
+        package and library versions, the config JSON, its hash, the seed and a data hash.
+    config : FitConfig
+        What was fitted.
+    runs : pandas.DataFrame
+        The validated runs table the model saw.
+    diagnostics : xarray.Dataset
+        R-hat, ESS per parameter and sampler-level checks (see :func:`diagnose`).
+    """
+
+    idata: object
+    config: FitConfig
+    runs: pd.DataFrame
+    diagnostics: xr.Dataset
+
+    @property
+    def groups(self) -> list[str]:
+        """Group labels in model order."""
+        return group_labels(self.runs, self.config)
+
+    @property
+    def converged(self) -> bool:
+        """Whether every convergence threshold passed."""
+        return bool(self.diagnostics.attrs["passed"])
+
+    @property
+    def posterior(self) -> xr.Dataset:
+        """The posterior draws as an ``xr.Dataset`` (dims ``chain``, ``draw``, …)."""
+        return _idata.group(self.idata, "posterior")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of this package and of the libraries that shape a posterior."""
+    out = {}
+    for name in _VERSIONED:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def data_hash(runs: pd.DataFrame) -> str:
+    """SHA-256 (16 hex digits) of the canonical CSV of the runs table."""
+    text = runs.to_csv(index=False, float_format="%.17g")
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def group_labels(runs: pd.DataFrame, config: FitConfig) -> list[str]:
+    """Sorted group labels of ``runs`` under ``config`` (one label when ungrouped)."""
+    if config.groups is None:
+        return [SINGLE_GROUP]
+    return sorted(runs[config.groups].astype(str).unique())
+
+
+def model_data(runs: pd.DataFrame, config: FitConfig) -> ModelData:
+    """Arrays for :func:`models.build.build_model` from a validated runs table."""
+    labels = group_labels(runs, config)
+    if config.groups is None:
+        idx = np.zeros(len(runs), dtype=int)
+    else:
+        idx = pd.Categorical(runs[config.groups].astype(str), categories=labels).codes
+    law = get_law(config.law)
+    log_U = None
+    if law.needs_unique_tokens:
+        unique = runs["unique_tokens"] if "unique_tokens" in runs else runs["D"]
+        log_U = np.log(np.minimum(unique.fillna(runs["D"]).to_numpy(float), runs["D"]))
+    rel_sd = None
+    if "loss_sd" in runs and runs["loss_sd"].notna().any():
+        rel_sd = (runs["loss_sd"].fillna(0.0) / runs["loss"]).to_numpy(float)
+    return ModelData(
+        log_N=np.log(runs["N"].to_numpy(float)),
+        log_D=np.log(runs["D"].to_numpy(float)),
+        log_loss=np.log(runs["loss"].to_numpy(float)),
+        group_idx=np.asarray(idx, dtype=int),
+        groups=tuple(labels),
+        log_U=log_U,
+        rel_sd=rel_sd,
+    )
+
+
+def make_model(runs: pd.DataFrame, config: FitConfig) -> pm.Model:
+    """Build the unsampled PyMC model of ``config`` on a validated runs table."""
+    return build_model(
+        model_data(runs, config),
+        law=config.law,
+        priors=config.resolved_priors(),
+        likelihood=config.likelihood,
+        pooled=config.pooled_params,
+    )
+
+
+def _config_from(
+    config: FitConfig | None,
+    law: str,
+    priors: str | dict[str, PriorSpec],
+    groups: str | None,
+    likelihood: str,
+    sampler: SamplerConfig,
+    seed: int,
+) -> FitConfig:
+    if config is not None:
+        return config
+    return FitConfig(
+        law=law, priors=priors, groups=groups, likelihood=likelihood, sampler=sampler, seed=seed
+    )
+
+
+def _prepare(runs: pd.DataFrame | str | Path, config: FitConfig) -> pd.DataFrame:
+    path = str(runs) if isinstance(runs, str | Path) else None
+    table = validate_runs(load_runs(runs), path=path, group=config.groups, min_group_size=1)
+    if get_law(config.law).needs_unique_tokens and "unique_tokens" not in table:
+        raise DataError(
+            f"{path or '<DataFrame>'}: column 'unique_tokens' is required by law "
+            f"{config.law!r} (unique tokens U of each run; U = D when data is not repeated)",
+            path=path,
+            column="unique_tokens",
+        )
+    return table
+
+
+def _seeds(seed: int, k: int) -> list[int]:
+    return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(k)]
+
+
+def _sample(model: pm.Model, sampler: SamplerConfig, seed: int):
+    """Run NUTS; returns (InferenceData, name of the sampler used)."""
+    name = sampler.sampler
+    if name == "nutpie":
+        try:
+            import nutpie
+        except ImportError:  # pragma: no cover - exercised only without nutpie installed
+            warnings.warn(
+                "nutpie is not installed; falling back to PyMC's NUTS sampler",
+                UserWarning,
+                stacklevel=3,
+            )
+            name = "pymc"
+    if name == "nutpie":
+        compiled = nutpie.compile_pymc_model(model)
+        idata = nutpie.sample(
+            compiled,
+            draws=sampler.draws,
+            tune=sampler.tune,
+            chains=sampler.chains,
+            cores=sampler.n_cores,
+            seed=seed,
+            target_accept=sampler.target_accept,
+            progress_bar=sampler.progress,
+            save_warmup=False,
+        )
+        return idata, name
+    with model:
+        idata = pm.sample(
+            draws=sampler.draws,
+            tune=sampler.tune,
+            chains=sampler.chains,
+            cores=sampler.n_cores,
+            random_seed=seed,
+            target_accept=sampler.target_accept,
+            progressbar=sampler.progress,
+            compute_convergence_checks=False,
+        )
+    return idata, name
+
+
+def sample_model(
+    model: pm.Model, *, sampler: SamplerConfig, seed: int
+) -> tuple[xr.Dataset, xr.Dataset]:
+    """Sample any PyMC model (e.g. the dataset-growth trend) with the package's sampler.
+
+    Parameters
+    ----------
+    model : pymc.Model
+        An unsampled model.
+    sampler : SamplerConfig
+        NUTS settings.
+    seed : int
+        Seed.
+
+    Returns
+    -------
+    tuple of xarray.Dataset
+        The posterior (transformed auxiliaries dropped) and its diagnostics table
+        (see :func:`forecast.diagnostics.diagnose`).
+    """
+    raw, _ = _sample(model, sampler, _seeds(seed, 2)[0])
+    posterior = _idata.group(raw, "posterior")
+    posterior = posterior[[v for v in posterior.data_vars if not str(v).endswith("__")]]
+    return posterior, diagnose(raw)
+
+
+def runs_dataset(runs: pd.DataFrame) -> xr.Dataset:
+    """Convert the runs table to an ``xr.Dataset`` along ``run`` (stored in saved files).
+
+    Text columns are stored as strings, with missing text as ``""``.
+    """
+    data = {}
+    for col in runs.columns:
+        series = runs[col]
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            data[col] = ("run", series.to_numpy(dtype=float))
+        else:
+            data[col] = (
+                "run",
+                series.astype(object).where(series.notna(), "").astype(str).to_numpy(),
+            )
+    ds = xr.Dataset(data, coords={"run": np.arange(len(runs))})
+    for name, attrs in (("N", N_ATTRS), ("D", D_ATTRS), ("loss", LOSS_ATTRS)):
+        ds[name].attrs.update(attrs)
+    return ds
+
+
+def runs_from_dataset(ds: xr.Dataset) -> pd.DataFrame:
+    """Inverse of :func:`runs_dataset`: the runs table stored in a saved fit."""
+    frame = pd.DataFrame({name: ds[name].values for name in ds.data_vars})
+    for col in frame.columns:
+        if frame[col].dtype.kind in "OSU" or pd.api.types.is_string_dtype(frame[col]):
+            frame[col] = frame[col].astype(str)
+    return frame
+
+
+def _assemble(raw, model, runs, config, sampler_used, seconds) -> object:
+    """Add log-likelihood, log prior, observed data, the runs and metadata attrs."""
+    with warnings.catch_warnings():
+        # compute_log_likelihood/prior use their own progress bars; keep output quiet.
+        log_likelihood = pm.compute_log_likelihood(
+            raw, model=model, var_names=[OBSERVED], extend_inferencedata=False, progressbar=False
+        )
+        log_prior = pm.compute_log_prior(
+            raw, model=model, extend_inferencedata=False, progressbar=False
+        )
+    observed = xr.Dataset({OBSERVED: ("run", model_data(runs, config).log_loss)})
+    posterior = _idata.group(raw, "posterior")
+    # nutpie also stores the unconstrained values (``E_log__``...); they are not parameters.
+    posterior = posterior[[v for v in posterior.data_vars if not str(v).endswith("__")]]
+    groups = {
+        "posterior": posterior,
+        "sample_stats": _idata.group(raw, "sample_stats"),
+        "log_likelihood": log_likelihood,
+        "log_prior": log_prior,
+        "observed_data": observed,
+        "fit_data": runs_dataset(runs),
+    }
+    versions = package_versions()
+    attrs = {
+        "format_version": FORMAT_VERSION,
+        "package_version": versions["scaling-forecast"],
+        "versions": json.dumps(versions, sort_keys=True),
+        "config": config.to_json(),
+        "config_hash": config.config_hash,
+        "seed": config.seed,
+        "law": config.law,
+        "data_hash": data_hash(runs),
+        "sampler_used": sampler_used,
+        "sampling_seconds": round(seconds, 3),
+    }
+    return _idata.with_attrs(_idata.new(groups), attrs)
+
+
+def fit(
+    runs: pd.DataFrame | str | Path,
+    *,
+    law: str = "chinchilla",
+    priors: str | dict[str, PriorSpec] = "weak",
+    groups: str | None = None,
+    likelihood: str = "normal",
+    sampler: SamplerConfig = SamplerConfig(),
+    seed: int = 0,
+    strict: bool = False,
+    config: FitConfig | None = None,
+) -> Fit:
+    r"""Fit a hierarchical scaling law to training runs.
+
+    The model is :func:`models.build.build_model`: log loss around the law,
+    parameters partially pooled across groups with non-centred offsets.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame or path
+        Runs in the tidy schema (``N`` parameters, ``D`` tokens, ``loss`` nats/token, …),
+        or a CSV path; validated by :func:`forecast.data.load_runs`.
+    law : str
+        ``"chinchilla"``, ``"kaplan"``, ``"kaplan_floor"`` or ``"data_constrained"``.
+    priors : str or dict
+        Prior preset name (``"weak"``, ``"hoffmann2022"``, ``"besiroglu2024"``,
+        ``"muennighoff2023"``, ``"kaplan2020"``) or a mapping of prior key to ``PriorSpec``.
+    groups : str, optional
+        Column whose values are the groups (corpus, eval set, family …); ``None`` = one group.
+    likelihood : {"normal", "student_t"}
+        Distribution of log loss.
+    sampler : SamplerConfig
+        NUTS settings; nutpie by default, PyMC's NUTS when nutpie is unavailable.
+    seed : int
+        Seed; the same data, config and seed give identical draws.
+    strict : bool
+        Raise ``ConvergenceError`` instead of warning when diagnostics fail.
+    config : FitConfig, optional
+        A whole config; when given it replaces the keywords above (except ``strict``).
+
+    Returns
+    -------
+    Fit
+        Posterior, config, validated runs and diagnostics.
+
+    Raises
+    ------
+    DataError
+        Invalid runs (names file, column and rows).
+    ConfigError
+        Unknown law, preset, prior key or option.
+    ConvergenceError
+        With ``strict=True``, when R-hat > 1.01, bulk ESS < 400, any divergence or
+        E-BFMI < 0.3.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When a diagnostic threshold fails (without ``strict``).
+
+    Notes
+    -----
+    .. math:: \log L_i \sim \mathcal{N}(\log f(N_i, D_i; \theta_{g[i]}), \sigma_{g[i]})
+
+    References
+    ----------
+    Hoffmann et al. 2022, arXiv:2203.15556 (the Chinchilla law);
+    Besiroglu et al. 2024, arXiv:2404.10102 (the replication whose points we test on).
+
+    Examples
+    --------
+    >>> from forecast import fit, load_dataset, SamplerConfig
+    >>> runs = load_dataset("gadre2024").query("eval_set == 'c4_val'")
+    >>> result = fit(runs, groups="corpus", seed=1)  # doctest: +SKIP
+    >>> result.posterior["alpha"].median().item()  # doctest: +SKIP
+    0.3...
+    """
+    config = _config_from(config, law, priors, groups, likelihood, sampler, seed)
+    # The runs exactly as a saved file will hold them, so data hashes agree after a reload.
+    table = runs_from_dataset(runs_dataset(_prepare(runs, config)))
+    model = make_model(table, config)
+    sample_seed = _seeds(config.seed, 2)[0]
+    start = time.perf_counter()
+    raw, used = _sample(model, config.sampler, sample_seed)
+    seconds = time.perf_counter() - start
+    idata = _assemble(raw, model, table, config, used, seconds)
+    diagnostics = diagnose(idata)
+    check_convergence(diagnostics, strict=strict)
+    return Fit(idata=idata, config=config, runs=table, diagnostics=diagnostics)
+
+
+def prior_predictive(
+    runs: pd.DataFrame | str | Path,
+    *,
+    config: FitConfig = FitConfig(),
+    draws: int = 500,
+) -> xr.Dataset:
+    r"""Draw from the prior and the prior predictive of the model at the runs' (N, D).
+
+    Use it before fitting to see whether the priors allow sensible losses: the
+    prior-predictive loss should cover the observed losses without putting mass on
+    absurd values (losses of hundreds of nats/token, or floors above the data).
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame or path
+        Runs in the tidy schema (their N, D and groups set the prediction points).
+    config : FitConfig
+        Law, priors, grouping and likelihood; ``config.seed`` seeds the draws.
+    draws : int
+        Number of prior draws.
+
+    Returns
+    -------
+    xarray.Dataset
+        Prior draws of every parameter (dims ``chain``, ``draw`` …) and ``loss``
+        (nats/token, dims ``chain``, ``draw``, ``run``) predicted for each run, plus the
+        observed ``observed_loss`` along ``run``.
+
+    Notes
+    -----
+    .. math:: \tilde L_i = \exp(\widetilde{\log L_i}),\quad
+              \widetilde{\log L_i} \sim p(\log L_i \mid \theta),\ \theta \sim p(\theta)
+
+    Examples
+    --------
+    >>> from forecast import prior_predictive, load_dataset
+    >>> runs = load_dataset("gadre2024").query("eval_set == 'c4_val'")
+    >>> pp = prior_predictive(runs, draws=50)
+    >>> sorted(pp["loss"].dims)
+    ['chain', 'draw', 'run']
+    """
+    table = _prepare(runs, config)
+    model = make_model(table, config)
+    with model:
+        idata = pm.sample_prior_predictive(draws=draws, random_seed=_seeds(config.seed, 2)[1])
+    prior = _idata.group(idata, "prior")
+    predictive = _idata.group(idata, "prior_predictive")
+    out = prior.copy()
+    out["loss"] = np.exp(predictive[OBSERVED]).assign_attrs(LOSS_ATTRS)
+    out["observed_loss"] = xr.DataArray(table["loss"].to_numpy(float), dims="run").assign_attrs(
+        LOSS_ATTRS
+    )
+    out.attrs.update({"law": config.law, "config_hash": config.config_hash, "seed": config.seed})
+    return out

@@ -1,0 +1,173 @@
+"""Saving and loading fits: the only module that writes result files.
+
+A saved fit is one NetCDF-4 file (h5netcdf) that plain ``arviz.from_netcdf`` opens:
+groups ``posterior``, ``sample_stats``, ``log_likelihood``, ``log_prior``,
+``observed_data`` and ``fit_data`` (the validated runs), and root attrs
+``format_version``, ``package_version``, ``versions``, ``config`` (JSON), ``config_hash``,
+``seed``, ``law``, ``data_hash`` and ``posterior_sha256``.
+
+Nothing is lost: ``save`` writes a temporary file in the target directory and renames it
+into place, so a crash mid-write leaves the previous file intact; ``load`` recomputes
+the config hash, the data hash and a checksum of the posterior arrays, so a truncated or
+edited file is refused with a clear error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from forecast import _idata
+from forecast.config import FitConfig
+from forecast.diagnostics import diagnose
+from forecast.errors import IncompatibleFileError
+from forecast.fit import FORMAT_VERSION, Fit, data_hash, runs_from_dataset
+
+
+def posterior_checksum(idata) -> str:
+    """SHA-256 of the posterior arrays (names, shapes and bytes, in sorted order)."""
+    digest = hashlib.sha256()
+    posterior = _idata.group(idata, "posterior")
+    for name in sorted(posterior.data_vars):
+        values = np.ascontiguousarray(posterior[name].values)
+        digest.update(str(name).encode())
+        digest.update(str(values.shape).encode())
+        digest.update(values.tobytes())
+    return digest.hexdigest()
+
+
+def write_atomic(path: str | Path, write) -> Path:
+    """Call ``write(tmp_path)`` then rename the temporary file onto ``path``.
+
+    Parameters
+    ----------
+    path : str or Path
+        Final destination.
+    write : callable
+        Writes a complete file at the path it is given.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def save(result: Fit, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Save a fit to NetCDF atomically.
+
+    Parameters
+    ----------
+    result : Fit
+        The fit to save.
+    path : str or Path
+        Destination ``.nc`` file.
+    overwrite : bool
+        Replace an existing file; without it an existing file raises ``FileExistsError``.
+
+    Returns
+    -------
+    Path
+        The written path.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists and ``overwrite`` is false.
+
+    Examples
+    --------
+    >>> save(result, "chinchilla.nc")  # doctest: +SKIP
+    PosixPath('chinchilla.nc')
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True (CLI: --force) to replace it")
+    idata = _idata.with_attrs(result.idata, {"posterior_sha256": posterior_checksum(result.idata)})
+    return write_atomic(path, lambda tmp: _idata.to_netcdf(idata, tmp))
+
+
+def load(path: str | Path, *, expect: FitConfig | None = None) -> Fit:
+    """Load a fit saved by :func:`save`, checking that it is whole and what was asked for.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file written by :func:`save` (or by ``scaling-forecast fit``).
+    expect : FitConfig, optional
+        Config the caller expects; a file made with another config raises.
+
+    Returns
+    -------
+    Fit
+        Posterior, config, runs and diagnostics, as when it was fitted.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    IncompatibleFileError
+        Not a file of this package, another format version, a config other than
+        ``expect``, or contents that fail their stored checksums (truncated or edited).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        idata = _idata.from_netcdf(path)
+    except Exception as exc:  # h5py/netCDF raise many types on damaged files
+        raise IncompatibleFileError(
+            f"{path}: cannot be read as NetCDF ({type(exc).__name__}: {exc}); "
+            "the file is truncated or not a saved fit"
+        ) from exc
+    attrs = _idata.attrs(idata)
+    if "config" not in attrs or "format_version" not in attrs:
+        raise IncompatibleFileError(f"{path}: not a scaling-forecast file (no config attrs)")
+    if int(attrs["format_version"]) != FORMAT_VERSION:
+        raise IncompatibleFileError(
+            f"{path}: format_version {attrs['format_version']} but this package reads "
+            f"{FORMAT_VERSION}"
+        )
+    missing = [
+        g for g in ("posterior", "sample_stats", "fit_data") if not _idata.has_group(idata, g)
+    ]
+    if missing:
+        raise IncompatibleFileError(f"{path}: groups {missing} are missing")
+    config = FitConfig.from_dict(json.loads(attrs["config"]))
+    checks = {
+        "config_hash": (attrs.get("config_hash"), config.config_hash),
+        "posterior_sha256": (attrs.get("posterior_sha256"), posterior_checksum(idata)),
+    }
+    runs = runs_from_dataset(_idata.group(idata, "fit_data"))
+    checks["data_hash"] = (attrs.get("data_hash"), data_hash(runs))
+    for name, (stored, computed) in checks.items():
+        if stored != computed:
+            raise IncompatibleFileError(
+                f"{path}: {name} stored {stored!r} but the contents give {computed!r}; "
+                "the file was edited or damaged"
+            )
+    if expect is not None and expect.config_hash != config.config_hash:
+        raise IncompatibleFileError(
+            f"{path}: made with config {config.config_hash} (law {config.law!r}, priors "
+            f"{config.to_dict()['priors']!r}) but config {expect.config_hash} (law "
+            f"{expect.law!r}) was expected"
+        )
+    return Fit(idata=idata, config=config, runs=runs, diagnostics=diagnose(idata))

@@ -1,0 +1,75 @@
+"""Shared, seeded fixtures: synthetic runs from a known law and one small real fit."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast import SamplerConfig, fit
+from forecast.errors import ConvergenceWarning
+from models.laws import chinchilla
+
+DATA = Path(__file__).parent / "data"
+SEED = 20260101
+
+#: The law the synthetic runs come from (Besiroglu-like values; group "b" has a higher floor).
+TRUE = {"E": 1.80, "A": 480.0, "alpha": 0.35, "B": 2000.0, "beta": 0.37}
+TRUE_E_B = 2.10
+NOISE_SD = 0.01  # on log loss
+
+
+@pytest.fixture(scope="session")
+def rng():
+    return np.random.default_rng(SEED)
+
+
+def make_synthetic_runs(seed: int = SEED) -> pd.DataFrame:
+    """40 runs: 2 groups × 4 sizes × 5 token multipliers, lognormal noise 1%."""
+    gen = np.random.default_rng(seed)
+    rows = []
+    for group, floor in (("a", TRUE["E"]), ("b", TRUE_E_B)):
+        for n in np.geomspace(3e7, 1e9, 4):
+            for m in (5, 10, 20, 40, 80):
+                d = m * n
+                mean = chinchilla.loss(
+                    n, d, floor, TRUE["A"], TRUE["alpha"], TRUE["B"], TRUE["beta"]
+                )
+                rows.append(
+                    {
+                        "N": n,
+                        "D": d,
+                        "loss": float(mean * np.exp(gen.normal(0, NOISE_SD))),
+                        "group": group,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="session")
+def synthetic_runs() -> pd.DataFrame:
+    return make_synthetic_runs()
+
+
+SMALL_SAMPLER = SamplerConfig(draws=200, tune=300, chains=2, progress=False)
+
+
+def fit_quietly(runs, **options):
+    """Fit with few draws; ESS below the production threshold is expected and not an error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fit(runs, **options)
+
+
+@pytest.fixture(scope="session")
+def small_fit(synthetic_runs):
+    """One real seeded fit shared by predict, io, plot and CLI tests. Do not mutate."""
+    return fit_quietly(synthetic_runs, groups="group", sampler=SMALL_SAMPLER, seed=7)
+
+
+@pytest.fixture(scope="session")
+def chinchilla_runs() -> pd.DataFrame:
+    return pd.read_csv(DATA / "chinchilla.csv")

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytest
+
+from models.build import ModelData, build_model
+from models.errors import ConfigError
+from models.priors import PriorSpec, resolve_priors
+
+
+def _data(groups=("a", "b"), log_U=None):
+    gen = np.random.default_rng(0)
+    n = 12
+    log_N = np.log(np.geomspace(1e7, 1e9, n))
+    log_D = log_N + np.log(20)
+    return ModelData(
+        log_N=log_N,
+        log_D=log_D,
+        log_loss=np.log(3.0 + gen.normal(0, 0.01, n)),
+        group_idx=np.arange(n) % len(groups),
+        groups=groups,
+        log_U=log_U,
+    )
+
+
+def test_centred_intercept_keeps_the_preset_prior_exactly():
+    """Prior draws of log_A must follow the preset's prior on log_A, not a shifted one."""
+    priors = resolve_priors("besiroglu2024", "chinchilla")
+    model = build_model(_data(), law="chinchilla", priors=priors)
+    with model:
+        prior = pm.sample_prior_predictive(draws=4000, random_seed=1).prior
+    spec = priors["log_A"]
+    assert float(prior["log_A"].mean()) == pytest.approx(spec.params["mu"], abs=0.03)
+    assert float(prior["log_A"].std()) == pytest.approx(spec.params["sigma"], rel=0.05)
+    # and independent of alpha, as the preset says
+    corr = np.corrcoef(prior["log_A"].values.ravel(), prior["alpha"].values.ravel())[0, 1]
+    assert abs(corr) < 0.05
+
+
+def test_free_variables_are_non_centred():
+    model = build_model(_data(), law="chinchilla", priors=resolve_priors("weak", "chinchilla"))
+    names = {v.name for v in model.free_RVs}
+    assert {"z_alpha", "z_E", "sigma_alpha", "log_A_c", "alpha"} <= names
+    assert "alpha_group" not in names  # a deterministic of z, not a sampled centred variable
+    assert {v.name for v in model.deterministics} >= {"alpha_group", "log_A", "E_group"}
+
+
+def test_one_group_has_no_free_offsets():
+    model = build_model(
+        _data(groups=("only",)), law="chinchilla", priors=resolve_priors("weak", "chinchilla")
+    )
+    point = model.initial_point()
+    assert point["z_alpha_zerosum__"].size == 0
+
+
+def test_unpooled_parameters_are_shared():
+    model = build_model(
+        _data(), law="chinchilla", priors=resolve_priors("weak", "chinchilla"), pooled=("E",)
+    )
+    names = {v.name for v in model.free_RVs}
+    assert "z_E" in names and "z_alpha" not in names
+
+
+def test_student_t_needs_nu_and_log_scale_needs_location_family():
+    priors = resolve_priors("weak", "chinchilla", likelihood="student_t")
+    with pytest.raises(ConfigError, match="nu"):
+        build_model(
+            _data(),
+            law="chinchilla",
+            priors=resolve_priors("weak", "chinchilla"),
+            likelihood="student_t",
+        )
+    model = build_model(_data(), law="chinchilla", priors=priors, likelihood="student_t")
+    assert "nu" in {v.name for v in model.free_RVs}
+    bad = dict(priors)
+    bad["log_A"] = PriorSpec("HalfNormal", {"sigma": 5.0})
+    with pytest.raises(ConfigError, match="log_A"):
+        build_model(_data(), law="chinchilla", priors=bad)
+
+
+def test_data_constrained_needs_unique_tokens():
+    priors = resolve_priors("muennighoff2023", "data_constrained")
+    with pytest.raises(ConfigError, match="unique_tokens"):
+        build_model(_data(), law="data_constrained", priors=priors)
+    d = _data()
+    model = build_model(_data(log_U=d.log_D - np.log(4)), law="data_constrained", priors=priors)
+    logp = model.compile_logp()(model.initial_point())
+    assert np.isfinite(logp)
+
+
+@pytest.mark.parametrize("law", ["chinchilla", "kaplan", "kaplan_floor", "data_constrained"])
+def test_every_law_builds_with_finite_logp(law):
+    d = _data()
+    d = ModelData(**{**d.__dict__, "log_U": d.log_D})
+    model = build_model(d, law=law, priors=resolve_priors("weak", law))
+    assert np.isfinite(model.compile_logp()(model.initial_point()))

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from forecast import ConfigError, FitConfig, PriorSpec, SamplerConfig
+from models.laws import LAWS
+from models.priors import PRESETS
+
+
+def _lawful_presets():
+    from models.priors import PRESET_LAWS
+
+    return [(p, law) for p, laws in PRESET_LAWS.items() for law in laws]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    pair=st.sampled_from(_lawful_presets()),
+    groups=st.one_of(st.none(), st.sampled_from(["corpus", "eval_set"])),
+    likelihood=st.sampled_from(["normal", "student_t"]),
+    draws=st.integers(1, 5000),
+    chains=st.integers(1, 8),
+    seed=st.integers(0, 2**31),
+    sampler=st.sampled_from(["nutpie", "pymc"]),
+)
+def test_json_round_trip(pair, groups, likelihood, draws, chains, seed, sampler):
+    preset, law = pair
+    config = FitConfig(
+        law=law,
+        priors=preset,
+        groups=groups,
+        likelihood=likelihood,
+        sampler=SamplerConfig(sampler=sampler, draws=draws, chains=chains),
+        seed=seed,
+    )
+    again = FitConfig.from_dict(json.loads(json.dumps(config.to_dict())))
+    assert again == config
+    assert again.config_hash == config.config_hash
+    assert len(config.config_hash) == 16
+
+
+def test_dict_priors_and_overrides_round_trip():
+    from models.priors import required_prior_keys
+
+    priors = {k: PRESETS["weak"][k] for k in required_prior_keys("chinchilla")}
+    priors["alpha"] = PriorSpec(
+        "TruncatedNormal", {"mu": 0.3, "sigma": 0.05, "lower": 0.0, "upper": 1.5}
+    )
+    config = FitConfig(
+        priors=priors, prior_overrides={"E": PriorSpec("HalfNormal", {"sigma": 3.0})}
+    )
+    again = FitConfig.from_dict(json.loads(config.to_json()))
+    assert again == config
+    assert again.resolved_priors()["E"].dist == "HalfNormal"
+    assert again.resolved_priors()["alpha"].params["mu"] == 0.3
+
+
+def test_hash_changes_with_any_field():
+    base = FitConfig()
+    variants = [
+        base.replace(law="kaplan_floor", priors="weak"),
+        base.replace(priors="besiroglu2024"),
+        base.replace(groups="corpus"),
+        base.replace(likelihood="student_t"),
+        base.replace(seed=1),
+        base.replace(sampler=SamplerConfig(draws=999)),
+    ]
+    hashes = {v.config_hash for v in variants} | {base.config_hash}
+    assert len(hashes) == len(variants) + 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"law": "chinchila"}, "chinchilla"),
+        ({"priors": "hoffman2022"}, "hoffmann2022"),
+        ({"likelihood": "cauchy"}, "student_t"),
+        ({"seed": 1.5}, "seed"),
+        ({"pooled": ("gamma",)}, "alpha"),
+    ],
+)
+def test_unknown_names_fail_loudly(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        FitConfig(**kwargs)
+
+
+def test_sampler_config_validates():
+    with pytest.raises(ConfigError, match="sampler"):
+        SamplerConfig(sampler="metropolis")
+    with pytest.raises(ConfigError, match="draws"):
+        SamplerConfig(draws=0)
+    with pytest.raises(ConfigError, match="target_accept"):
+        SamplerConfig(target_accept=1.0)
+    with pytest.raises(ConfigError, match="unknown FitConfig keys"):
+        FitConfig.from_dict({"law": "chinchilla", "prior": "weak"})
+
+
+def test_every_law_has_a_weak_config():
+    for law in LAWS:
+        FitConfig(law=law, priors="weak")

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from conftest import SMALL_SAMPLER, TRUE, TRUE_E_B, fit_quietly
+
+from forecast import ConvergenceError, FitConfig, SamplerConfig, fit, prior_predictive
+from forecast.errors import ConvergenceWarning, DataError
+from forecast.fit import _idata
+
+
+def _interval(da, prob=0.9):
+    lo, hi = np.quantile(da.values.ravel(), [(1 - prob) / 2, 1 - (1 - prob) / 2])
+    return lo, hi
+
+
+def test_small_fit_recovers_known_parameters(small_fit):
+    post = small_fit.posterior
+    for name, truth in (("alpha", TRUE["alpha"]), ("beta", TRUE["beta"])):
+        lo, hi = _interval(post[name])
+        assert lo < truth < hi, (name, lo, hi)
+    lo, hi = _interval(post["E_group"].sel(group="a"))
+    assert lo < TRUE["E"] < hi
+    lo, hi = _interval(post["E_group"].sel(group="b"))
+    assert lo < TRUE_E_B < hi
+    lo, hi = _interval(post["log_A"])
+    assert lo < np.log(TRUE["A"]) < hi
+
+
+def test_fit_stores_what_later_steps_need(small_fit):
+    idata = small_fit.idata
+    for group in (
+        "posterior",
+        "sample_stats",
+        "log_likelihood",
+        "log_prior",
+        "observed_data",
+        "fit_data",
+    ):
+        assert _idata.has_group(idata, group), group
+    ll = _idata.group(idata, "log_likelihood")["log_loss"]
+    assert ll.dims == ("chain", "draw", "run")
+    assert ll.sizes["run"] == len(small_fit.runs) == 40
+    assert np.isfinite(ll.values).all()
+    attrs = _idata.attrs(idata)
+    assert attrs["law"] == "chinchilla"
+    assert attrs["seed"] == 7
+    assert attrs["config_hash"] == small_fit.config.config_hash
+    assert "nutpie" in attrs["versions"] and "pymc" in attrs["versions"]
+    assert attrs["sampler_used"] == "nutpie"
+
+
+def test_diagnostics_table(small_fit):
+    table = small_fit.diagnostics
+    assert set(table.data_vars) == {"r_hat", "ess_bulk", "ess_tail"}
+    assert "alpha" in table["parameter"].values
+    assert "E_group[b]" in table["parameter"].values
+    assert table.attrs["divergences"] == 0
+    assert table["r_hat"].sel(parameter="alpha") < 1.05
+    assert table.attrs["draws"] == 400
+
+
+def test_same_seed_gives_identical_draws(synthetic_runs, small_fit):
+    again = fit_quietly(synthetic_runs, groups="group", sampler=SMALL_SAMPLER, seed=7)
+    for name in ("alpha", "beta", "E_group", "sigma"):
+        np.testing.assert_array_equal(
+            again.posterior[name].values, small_fit.posterior[name].values
+        )
+
+
+def test_one_group_is_the_flat_model(synthetic_runs):
+    runs = synthetic_runs[synthetic_runs.group == "a"]
+    result = fit_quietly(runs, sampler=SMALL_SAMPLER, seed=3)
+    post = result.posterior
+    assert result.groups == ["all"]
+    # with one group the zero-sum offsets vanish: the group value is the population value
+    np.testing.assert_allclose(post["alpha_group"].sel(group="all"), post["alpha"])
+    np.testing.assert_allclose(post["E_group"].sel(group="all"), post["E"])
+    lo, hi = _interval(post["E"])
+    assert lo < TRUE["E"] < hi
+
+
+def test_strict_raises_on_failed_diagnostics(synthetic_runs):
+    tiny = SamplerConfig(draws=20, tune=20, chains=2, progress=False)
+    with pytest.raises(ConvergenceError, match="ESS"):
+        fit(synthetic_runs.iloc[:6], sampler=tiny, seed=1, strict=True)
+    with pytest.warns(ConvergenceWarning, match="ESS"):
+        result = fit(synthetic_runs.iloc[:6], sampler=tiny, seed=1)
+    assert not result.converged
+
+
+def test_bad_input_is_a_data_error(synthetic_runs):
+    bad = synthetic_runs.copy()
+    bad.loc[3, "loss"] = -1.0
+    with pytest.raises(DataError, match="loss"):
+        fit(bad, sampler=SMALL_SAMPLER)
+
+
+def test_prior_predictive_covers_the_data(synthetic_runs):
+    pp = prior_predictive(synthetic_runs, config=FitConfig(groups="group", seed=2), draws=300)
+    loss = pp["loss"]
+    assert loss.dims == ("chain", "draw", "run")
+    assert loss.attrs["units"] == "nats/token"
+    lo = loss.quantile(0.05, dim=("chain", "draw"))
+    hi = loss.quantile(0.95, dim=("chain", "draw"))
+    observed = pp["observed_loss"]
+    inside = ((lo <= observed) & (observed <= hi)).mean().item()
+    assert inside > 0.9  # weak priors cover the data
+    assert float(loss.median()) < 20  # ... without absurd losses
+
+
+@pytest.mark.slow
+def test_pymc_sampler_fallback_path(synthetic_runs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = fit(
+            synthetic_runs[synthetic_runs.group == "a"],
+            sampler=SamplerConfig(sampler="pymc", draws=150, tune=200, chains=2, progress=False),
+            seed=4,
+        )
+    assert _idata.attrs(result.idata)["sampler_used"] == "pymc"
+    lo, hi = _interval(result.posterior["alpha"])
+    assert lo < TRUE["alpha"] < hi
