@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forecast import SamplerConfig, fit, load_dataset
+from forecast import FitConfig, SamplerConfig, fit, load_dataset
 
 #: Besiroglu et al. 2024 95% bootstrap intervals (published_fits.csv).
 BESIROGLU_95 = {"E": (1.769, 1.871), "alpha": (0.317, 0.373), "beta": (0.331, 0.415)}
@@ -43,13 +43,24 @@ IN_DISTRIBUTION = {
 
 @pytest.mark.slow
 def test_gadre_hierarchical_three_corpora():
+    """Three corpora, each on its own held-out text: exponents shared, floors per corpus.
+
+    Exponents are a property of the architecture and optimiser; floors and coefficients
+    of the text (STYLE/issue 4), so ``pooled`` lists E, log A and log B. With every
+    parameter partially pooled, runs of <= 412M parameters leave the floors' 90%
+    intervals overlapping (measured: differences (-0.87, 0.04) at best).
+    """
     runs = load_dataset("gadre2024")
     runs = runs[runs["eval_set"] == runs["corpus"].map(IN_DISTRIBUTION)].reset_index(drop=True)
     result = fit(
         runs,
-        groups="corpus",
-        sampler=SamplerConfig(draws=1000, tune=1000, chains=4, progress=False),
-        seed=5,
+        config=FitConfig(
+            groups="corpus",
+            pooled=("E", "log_A", "log_B"),
+            # longer warm-up: the E/A/alpha ridge needs a well-adapted mass matrix
+            sampler=SamplerConfig(draws=1000, tune=2000, chains=4, progress=False),
+            seed=5,
+        ),
     )
     diag = result.diagnostics
     print(diag.to_dataframe().to_string(), diag.attrs)
@@ -59,19 +70,13 @@ def test_gadre_hierarchical_three_corpora():
     assert float(diag["ess_bulk"].min()) >= 400
     floors = result.posterior["E_group"]
     print(floors.quantile([0.05, 0.5, 0.95], dim=("chain", "draw")).to_pandas())
-    # Runs of <= 412M parameters identify the levels of the floors only weakly (90%
-    # intervals span ~0.2-1.9 nats), but the pooled model still orders them: "distinct"
-    # here means that for some pair of corpora the posterior puts >= 90% probability on
-    # one floor being above the other.
     groups = list(floors["group"].values)
-    ordered = {}
+    distinct = []
     for i, a in enumerate(groups):
         for b in groups[i + 1 :]:
             diff = (floors.sel(group=a) - floors.sel(group=b)).values.ravel()
             lo, hi = np.quantile(diff, [0.05, 0.95])
-            ordered[(a, b)] = max(np.mean(diff > 0), np.mean(diff < 0))
-            print(
-                f"E[{a}] - E[{b}]: 90% interval ({lo:.3f}, {hi:.3f}); "
-                f"P(order) = {ordered[(a, b)]:.3f}"
-            )
-    assert max(ordered.values()) >= 0.9, "group floors are not distinguishable"
+            print(f"E[{a}] - E[{b}]: 90% interval ({lo:.3f}, {hi:.3f})")
+            distinct.append(lo > 0 or hi < 0)
+    # distinct floors: every pair's 90% interval of the difference excludes zero
+    assert all(distinct), "group floors are not distinguishable"
