@@ -141,13 +141,19 @@ _KIND_LOADERS: dict[str, Callable[[bytes, str, Mapping], pd.DataFrame]] = {
 }
 
 
-def load_dataset(name: str) -> pd.DataFrame:
+def load_dataset(name: str, *, table: str | None = None) -> pd.DataFrame:
     r"""Load a bundled dataset after checking its files against their SHA-256.
 
     Parameters
     ----------
     name : str
         Dataset name, the folder under ``forecast/_data`` (see :func:`list_datasets`).
+    table : str, optional
+        Which file of a multi-file dataset to return, e.g. ``"stock_anchors.csv"`` of
+        ``published_fits``; one of the files listed in its ``meta.json``. ``None`` (default)
+        returns the main table: ``runs.csv``, else the first file listed. Every listed
+        file is checksummed whichever is returned; the kind's validator applies to the
+        main table, other files are parsed only.
 
     Returns
     -------
@@ -155,12 +161,14 @@ def load_dataset(name: str) -> pd.DataFrame:
         For kind ``"runs"``, the tidy runs table of :func:`forecast.data.load_runs`
         (``N`` parameters, ``D`` tokens, ``loss`` nats/token, ...), RangeIndex. For other
         kinds, the parsed ``runs.csv``, or the first file listed in ``meta.json`` when
-        there is none (see the dataset's ``SOURCE.md`` for its columns and units).
+        there is none (see the dataset's ``SOURCE.md`` for its columns and units); with
+        ``table``, that file.
 
     Raises
     ------
     ConfigError
-        If no bundled dataset has this name; the message lists the names found on disk.
+        If no bundled dataset has this name, or ``table`` is not one of its files; the
+        message lists the valid names.
     DataError
         If a listed file is missing, its SHA-256 differs from ``meta.json``, the metadata
         is malformed, the row count differs from ``meta["rows"]``, or the table fails
@@ -185,6 +193,9 @@ def load_dataset(name: str) -> pd.DataFrame:
     >>> c4 = runs[runs["eval_set"] == "c4_val"]
     >>> len(runs), len(c4), sorted(c4["corpus"].unique())
     (760, 95, ['c4', 'redpajama', 'refinedweb'])
+    >>> anchors = load_dataset("published_fits", table="stock_anchors.csv")
+    >>> float(anchors.loc[0, "value"])
+    300000000000000.0
     """
     names = _dataset_names()
     if not isinstance(name, str) or name not in names:
@@ -197,15 +208,27 @@ def load_dataset(name: str) -> pd.DataFrame:
         fname: _verified_bytes(name, fname, str(digest)) for fname, digest in meta["files"].items()
     }
     main = _main_table(meta)
-    shown = f"{name}/{main}"
-    loader = _KIND_LOADERS.get(str(meta["kind"]), _load_table_kind)
-    table = loader(payload[main], shown, meta)
-    if len(table) != meta["rows"]:
+    if table is None:
+        table = main
+    elif table not in payload:
+        raise ConfigError(
+            f"dataset {name!r} has no table {table!r}; its tables: "
+            f"{', '.join(repr(f) for f in payload)}."
+        )
+    shown = f"{name}/{table}"
+    if table == main:
+        loader = _KIND_LOADERS.get(str(meta["kind"]), _load_table_kind)
+        expected = meta["rows"]
+    else:
+        loader = _load_table_kind
+        expected = (meta.get("file_rows") or {}).get(table)
+    frame = loader(payload[table], shown, meta)
+    if expected is not None and len(frame) != expected:
         raise DataError(
-            f"{shown}: has {len(table)} rows but {name}/{_META} records {meta['rows']}.",
+            f"{shown}: has {len(frame)} rows but {name}/{_META} records {expected}.",
             path=shown,
         )
-    return table
+    return frame
 
 
 def _range(table: pd.DataFrame, column: str) -> tuple[float, float]:

@@ -231,17 +231,12 @@ def write_dataset(
     (folder / "meta.json").write_text(json.dumps(meta))
 
 
-def test_other_kinds_are_checksummed_and_parsed(fake_root):
+def test_frontier_kind_is_validated(fake_root):
     models = pd.DataFrame({"model": ["a", "b"], "parameters": [7e9, 7e10], "year": [2023, 2024]})
     write_dataset(fake_root, "frontier", "frontier_models", models)
     (fake_root / "not_a_dataset").mkdir()  # folders without meta.json are ignored
-    loaded = load_dataset("frontier")
-    pd.testing.assert_frame_equal(loaded, models)
-    table = list_datasets().set_index("name")
-    assert list(table.index) == ["frontier", "gadre2024"]
-    assert table.loc["frontier", "kind"] == "frontier_models"
-    assert table.loc["frontier", "groups"] == 1
-    assert np.isnan(table.loc["frontier", "N_min"])
+    with pytest.raises(DataError, match="frontier/runs.csv: column 'date'"):
+        load_dataset("frontier")
 
 
 def test_table_kind_returns_first_listed_file(fake_root):
@@ -278,3 +273,15 @@ def test_chinchilla_test_csv():
     source = (DATA / "SOURCE.md").read_text(encoding="utf-8")
     digest = hashlib.sha256((DATA / "chinchilla.csv").read_bytes()).hexdigest()
     assert re.search(rf"Output sha256.*\n\s*`{digest}`", source)
+
+
+def test_table_keyword_picks_a_file_of_a_multi_file_dataset():
+    anchors = load_dataset("published_fits", table="stock_anchors.csv")
+    assert len(anchors) == 12
+    stock = anchors.iloc[0]
+    assert stock["unit"] == "tokens"
+    assert (float(stock["value"]), float(stock["low"]), float(stock["high"])) == (3e14, 1e14, 1e15)
+    fits = load_dataset("published_fits", table="fits.csv")
+    pd.testing.assert_frame_equal(fits, load_dataset("published_fits"))
+    with pytest.raises(ConfigError, match="'fits.csv', 'stock_anchors.csv'"):
+        load_dataset("published_fits", table="stock.csv")
