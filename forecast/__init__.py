@@ -14,9 +14,11 @@ import warnings
 # message (by text) rather than all warnings.
 warnings.filterwarnings("ignore", message=".*PyTensor could not link to a BLAS installation.*")
 
+from forecast.allocation import allocate  # noqa: E402
 from forecast.catalog import list_datasets, load_dataset  # noqa: E402
 from forecast.config import FitConfig, SamplerConfig  # noqa: E402
 from forecast.data import load_runs  # noqa: E402
+from forecast.design import WeightCollapseWarning, suggest_runs, update  # noqa: E402
 from forecast.diagnostics import diagnostics  # noqa: E402
 from forecast.errors import (  # noqa: E402
     ConfigError,
@@ -25,9 +27,13 @@ from forecast.errors import (  # noqa: E402
     DataError,
     IncompatibleFileError,
 )
+from forecast.exhaustion import StockPrior, exhaustion  # noqa: E402
 from forecast.fit import Fit, fit, prior_predictive  # noqa: E402
 from forecast.io import load, save  # noqa: E402
-from forecast.predict import predict  # noqa: E402
+from forecast.predict import predict, predict_summary  # noqa: E402
+from forecast.scenarios import Scenario, forecast, forecast_draws  # noqa: E402
+from forecast.simulate import ladder, sbc, simulate  # noqa: E402
+from forecast.trend import fit_dataset_trend  # noqa: E402
 from models.laws import LAWS  # noqa: E402
 from models.priors import PRESETS, PriorSpec  # noqa: E402
 
@@ -43,13 +49,27 @@ __all__ = [
     "IncompatibleFileError",
     "PriorSpec",
     "SamplerConfig",
+    "Scenario",
+    "StockPrior",
+    "WeightCollapseWarning",
+    "allocate",
     "diagnostics",
+    "exhaustion",
     "fit",
+    "fit_dataset_trend",
+    "forecast",
+    "forecast_draws",
+    "ladder",
     "list_datasets",
     "load",
     "load_dataset",
     "load_runs",
     "predict",
+    "predict_summary",
     "prior_predictive",
     "save",
+    "sbc",
+    "simulate",
+    "suggest_runs",
+    "update",
 ]

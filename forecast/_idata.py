@@ -119,3 +119,87 @@ def hdi(da: xr.DataArray, ci_prob: float) -> xr.DataArray:
 def loo(idata: InferenceData, var_name: str = "log_loss"):
     """PSIS-LOO from the stored pointwise log-likelihood."""
     return az.loo(idata, var_name=var_name, pointwise=True)
+
+
+# --- plain xarray results (exhaustion, forecasts): written by the CLI via io.write_atomic ---
+def dataset_to_netcdf(ds: xr.Dataset, path: str) -> None:
+    """Write a plain ``xr.Dataset`` (not InferenceData) to NetCDF-4 with h5netcdf."""
+    ds.to_netcdf(str(path), engine="h5netcdf")
+
+
+# --- sensitivity studies: read plain xarray results; power-scaling sensitivity ---
+def dataset_from_netcdf(path: str) -> xr.Dataset:
+    """Read a plain ``xr.Dataset`` written by :func:`dataset_to_netcdf` fully into memory."""
+    with xr.open_dataset(str(path), engine="h5netcdf") as ds:
+        return ds.load()
+
+
+def power_scaling_sensitivity(
+    posterior: xr.Dataset,
+    log_prior: xr.Dataset,
+    log_likelihood: xr.Dataset,
+    *,
+    component: str,
+    delta: float = 0.01,
+) -> xr.Dataset:
+    """Power-scaling sensitivity (``az.psens``) of each variable of ``posterior``.
+
+    ``component="prior"`` scales the summed ``log_prior`` variables given, ``"likelihood"``
+    the pointwise log likelihood; values above 0.05 flag sensitivity (Kallioinen et al. 2024).
+    """
+    idata = az.InferenceData(
+        posterior=posterior, log_prior=log_prior, log_likelihood=log_likelihood
+    )
+    return az.psens(
+        idata,
+        component=component,
+        component_var_names=list(log_prior.data_vars) if component == "prior" else None,
+        var_names=list(posterior.data_vars),
+        delta=delta,
+    )
+
+
+# --- model comparison for backtests: PSIS-LOO and stacking (used by forecast.backtest) ---
+#: arviz warns when a Pareto k exceeds 0.7; the k values are returned and reported instead.
+_PARETO_WARNING = ".*[Ee]stimated shape parameter of Pareto distribution.*"
+
+
+def loo_pointwise(idata: InferenceData, var_name: str = "log_loss") -> xr.Dataset:
+    """PSIS-LOO of one fit as a Dataset: totals and pointwise values along ``run``.
+
+    Variables: ``elpd_loo``, ``se``, ``p_loo`` (scalars, log density of log loss) and
+    ``elpd_i``, ``pareto_k`` (dim ``run``). The Pareto-k warning of arviz is not repeated:
+    the k values are in the result.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_PARETO_WARNING)
+        res = az.loo(idata, var_name=var_name, pointwise=True)
+    return xr.Dataset(
+        {
+            "elpd_loo": float(res["elpd_loo"]),
+            "se": float(res["se"]),
+            "p_loo": float(res["p_loo"]),
+            "elpd_i": ("run", np.asarray(res["loo_i"]).ravel()),
+            "pareto_k": ("run", np.asarray(res["pareto_k"]).ravel()),
+        }
+    )
+
+
+def compare_loo(
+    idatas: Mapping[str, InferenceData], *, method: str = "stacking", var_name: str = "log_loss"
+) -> xr.Dataset:
+    """``az.compare`` of several fits of the same runs, along dim ``model``.
+
+    Variables: ``elpd_loo``, ``se``, ``p_loo``, ``elpd_diff``, ``dse`` (log density of log
+    loss) and ``weight`` (stacking weights by default, Yao et al. 2018), in the input order.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_PARETO_WARNING)
+        table = az.compare(dict(idatas), ic="loo", method=method, var_name=var_name)
+    table = table.loc[list(idatas)]
+    columns = {"elpd_loo": "elpd_loo", "se": "se", "p_loo": "p_loo"}
+    columns.update({"elpd_diff": "elpd_diff", "dse": "dse", "weight": "weight"})
+    return xr.Dataset(
+        {name: ("model", table[col].to_numpy(float)) for name, col in columns.items()},
+        coords={"model": list(idatas)},
+    )

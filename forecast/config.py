@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from models.build import DISCREPANCIES
 from models.errors import ConfigError
 from models.laws import LAWS, get_law
 from models.priors import PRESETS, PriorSpec, resolve_priors
@@ -129,6 +130,10 @@ class FitConfig:
         NUTS settings.
     seed : int
         Seed of everything random in the fit.
+    discrepancy : {None, "compute"}
+        ``"compute"`` adds a model-discrepancy term whose SD grows with the distance of a
+        run's compute from the data centre (see :func:`models.build.discrepancy_sd`); it
+        widens predictions the further they extrapolate. ``None`` (default): no such term.
     """
 
     law: str = "chinchilla"
@@ -139,6 +144,7 @@ class FitConfig:
     pooled: tuple[str, ...] | None = None
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     seed: int = 0
+    discrepancy: str | None = None
 
     def __post_init__(self) -> None:
         law = get_law(self.law)
@@ -154,6 +160,11 @@ class FitConfig:
             raise ConfigError(f"seed must be an int, got {self.seed!r}")
         if isinstance(self.sampler, Mapping):
             object.__setattr__(self, "sampler", SamplerConfig.from_dict(self.sampler))
+        if self.discrepancy is not None and self.discrepancy not in DISCREPANCIES:
+            raise ConfigError(
+                f"unknown discrepancy {self.discrepancy!r}; choose None or one of "
+                f"{list(DISCREPANCIES)}"
+            )
         object.__setattr__(self, "priors", _priors_from_data(self.priors))
         overrides = _priors_from_data(dict(self.prior_overrides))
         object.__setattr__(self, "prior_overrides", overrides)
@@ -193,7 +204,7 @@ class FitConfig:
             "pooled": None if self.pooled is None else list(self.pooled),
             "sampler": self.sampler.to_dict(),
             "seed": self.seed,
-        }
+        } | ({"discrepancy": self.discrepancy} if self.discrepancy is not None else {})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FitConfig:

@@ -44,12 +44,9 @@ References
 
 from __future__ import annotations
 
-import csv
 import difflib
 import io
 import os
-import re
-import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -57,7 +54,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecast.errors import ConfigError, DataError, format_rows
+from forecast._read import Problem, Where, mapping_problems, quote_list, read_csv
+from forecast.errors import ConfigError, DataError
 
 __all__ = ["load_runs", "validate_runs"]
 
@@ -126,32 +124,6 @@ NUMERIC_COLUMNS: dict[str, _Numeric] = {
 }
 
 
-@dataclass(frozen=True)
-class _Problem:
-    """One problem found; ``positions`` index rows (None for table-level problems)."""
-
-    column: str | None
-    positions: np.ndarray | None
-    text: str
-    lines: tuple[int, ...] = ()  # file lines of a problem found before parsing
-
-
-@dataclass(frozen=True)
-class _Where:
-    """How to name rows in messages: the file (or ``<DataFrame>``) and the row labels."""
-
-    path: str
-    labels: np.ndarray
-    is_file: bool
-
-    def rows(self, positions: np.ndarray) -> list:
-        return self.labels[positions].tolist()
-
-    def rows_text(self, positions: np.ndarray) -> str:
-        text = format_rows(self.rows(positions), total=len(self.labels))
-        return text if self.is_file else "row" + text[len("line") :]
-
-
 def load_runs(
     source: str | os.PathLike[str] | io.IOBase | pd.DataFrame,
     *,
@@ -214,7 +186,7 @@ def load_runs(
     mapping = _check_mapping(columns)
     if isinstance(source, pd.DataFrame):
         return _validate_frame(source, None, mapping, None, 1)
-    frame, where, problems = _read_csv(source, mapping)
+    frame, where, problems = read_csv(source, mapping, STRING_COLUMNS)
     return _validate(frame, where=where, group=None, min_group_size=1, problems=problems)
 
 
@@ -297,118 +269,17 @@ def _check_mapping(columns: Mapping[str, str] | None) -> dict[str, str]:
     raise ConfigError(f"columns must map strings to strings {{source: schema}}; got {columns!r}.")
 
 
-def _mapping_problems(present: Sequence[object], mapping: Mapping[str, str]) -> list[_Problem]:
-    text = "columns= maps '{}' to '{}', but the table has no column '{}'; it has {}."
-    return [
-        _Problem(k, None, text.format(k, v, k, _quote_list(present)))
-        for k, v in mapping.items()
-        if k not in set(present)
-    ]
-
-
 def _validate_frame(df: pd.DataFrame, path, mapping, group, min_size) -> pd.DataFrame:
     """Validate an in-memory frame; with ``path``, row i is reported as line i + 2."""
     if path is not None:
-        where = _Where(path, np.arange(2, len(df) + 2), is_file=True)
+        where = Where(path, np.arange(2, len(df) + 2), is_file=True)
     else:
-        where = _Where("<DataFrame>", np.asarray(df.index, dtype=object), is_file=False)
+        where = Where("<DataFrame>", np.asarray(df.index, dtype=object), is_file=False)
     if isinstance(df.columns, pd.MultiIndex):
-        _raise([_Problem(None, None, "multi-level column names; flatten them first.")], where)
-    problems = _mapping_problems(list(df.columns), mapping)
+        _raise([Problem(None, None, "multi-level column names; flatten them first.")], where)
+    problems = mapping_problems(list(df.columns), mapping)
     frame = df.rename(columns=mapping) if mapping else df
     return _validate(frame, where=where, group=group, min_group_size=min_size, problems=problems)
-
-
-def _read_text(source: object) -> tuple[str, str]:
-    """Return ``(name shown in messages, whole CSV text)`` of a path or a file object."""
-    is_path = isinstance(source, (str, os.PathLike))
-    shown = os.fspath(source) if is_path else getattr(source, "name", None)  # type: ignore
-    shown = shown if isinstance(shown, str) else "<stream>"
-    if not is_path and not hasattr(source, "read"):
-        kind = type(source).__name__
-        message = f"cannot read runs from a {kind}; pass a CSV path, file object or DataFrame."
-        raise DataError(message, path=shown)
-    try:
-        if is_path:
-            with open(source, "rb") as handle:  # type: ignore[arg-type]
-                raw: object = handle.read()
-        else:
-            raw = source.read()  # type: ignore[attr-defined]
-        if isinstance(raw, (bytes, bytearray)):
-            raw = bytes(raw).decode("utf-8")
-    except FileNotFoundError as exc:
-        raise DataError(f"{shown}: file not found.", path=shown) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        message = f"{shown}: cannot read the file as UTF-8 text ({exc}). Save it as UTF-8 CSV."
-        raise DataError(message, path=shown) from exc
-    if not isinstance(raw, str):
-        raise DataError(f"{shown}: reading returned {type(raw).__name__}, not text.", path=shown)
-    return shown, raw.removeprefix("\ufeff")
-
-
-def _long_lines(text: str, n_fields: int) -> list[int]:
-    """Line numbers (1-based, as in the file) with more fields than the header."""
-    reader = csv.reader(io.StringIO(text))
-    try:
-        return [reader.line_num for record in reader if len(record) > n_fields]
-    except csv.Error:
-        return []
-
-
-def _read_csv(
-    source: object, mapping: Mapping[str, str]
-) -> tuple[pd.DataFrame, _Where, list[_Problem]]:
-    """Parse a CSV into raw columns: numbers parsed by pandas, label columns kept as text."""
-    shown, text = _read_text(source)
-    if not text.strip():
-        message = f"{shown}: the file is empty; expected a header naming at least N, D, loss."
-        raise DataError(message, path=shown)
-    text_columns = {c for c in STRING_COLUMNS if c not in mapping.values()}
-    text_columns |= {k for k, v in mapping.items() if v in STRING_COLUMNS}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            names = next(csv.reader(io.StringIO(text)), [])  # raw header, repeats kept
-            frame = pd.read_csv(
-                io.StringIO(text),
-                skip_blank_lines=False,  # keep blank lines so positions map to file lines
-                index_col=False,  # extra fields warn instead of becoming an index
-                low_memory=False,
-                dtype=dict.fromkeys(text_columns, str),
-            )
-        except pd.errors.EmptyDataError as exc:
-            raise DataError(f"{shown}: no columns found (blank first line?).", path=shown) from exc
-        except pd.errors.ParserError as exc:
-            match = re.search(r"line (\d+)", str(exc))
-            rows = (int(match.group(1)),) if match else ()
-            where, why = format_rows(rows) if rows else "the file", str(exc).strip()
-            message = f"{shown}: {where} cannot be parsed as CSV: {why}. Check commas and quotes."
-            raise DataError(message, path=shown, rows=rows) from exc
-        except (csv.Error, ValueError, TypeError, OverflowError, MemoryError) as exc:
-            raise DataError(f"{shown}: cannot parse the CSV file: {exc}.", path=shown) from exc
-    problems: list[_Problem] = []
-    for warning in caught:
-        if not issubclass(warning.category, (pd.errors.ParserWarning, pd.errors.DtypeWarning)):
-            warnings.warn(warning.message, warning.category, stacklevel=3)
-            continue
-        long = _long_lines(text, len(names))
-        where = f"{format_rows(long, total=len(frame))}: " if long else ""
-        message = f"{where}more fields than the header has names ({len(names)}); check "
-        message += "the delimiter, quoting and trailing commas."
-        problems.append(_Problem(None, None, message, lines=tuple(long)))
-    problems.extend(_mapping_problems(names, mapping))
-    for name, count in Counter(mapping.get(n, n) for n in names).items():
-        if count > 1:
-            after = " (after applying columns=)" if mapping else ""
-            message = f"the header names '{name}' {count} times{after}; keep one column per name."
-            problems.append(_Problem(name, None, message))
-    frame = frame.rename(columns=mapping) if mapping else frame
-    lines = np.arange(2, len(frame) + 2)
-    if frame.shape[1]:
-        blank = frame.isna().all(axis=1).to_numpy()
-        if blank.any():
-            frame, lines = frame.loc[~blank], lines[~blank]
-    return frame, _Where(shown, lines, is_file=True), problems
 
 
 def _to_float(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -456,11 +327,6 @@ def _got(values: Sequence[object]) -> str:
     return ", ".join(_fmt(v) for v in list(values[:5])) + (", ..." if len(values) > 5 else "")
 
 
-def _quote_list(names: Sequence[object], limit: int = 20) -> str:
-    more = f" and {len(names) - limit} more" if len(names) > limit else ""
-    return ", ".join(f"'{n}'" for n in list(names)[:limit]) + more if names else "no columns"
-
-
 def _missing_hint(name: str, present: Sequence[str]) -> str:
     candidates = [c for c in present if c.lower() == name.lower()]
     candidates += [c for c in _ALIASES.get(name, ()) if c in present]
@@ -495,7 +361,7 @@ _UNIT_MESSAGES = {
 
 def _value_problems(
     values: dict[str, np.ndarray], texts: dict[str, np.ndarray], raw: dict[object, pd.Series]
-) -> list[_Problem]:
+) -> list[Problem]:
     """Per-column checks (text, missing, bounds), then the cross-column unit checks."""
     found: list[tuple[str, np.ndarray, str]] = []
     ok: dict[str, np.ndarray] = {}
@@ -523,43 +389,65 @@ def _value_problems(
             got = "; ".join(f"{column} = {_fmt(v[i])} with {other} = {_fmt(w[i])}" for i in pos[:5])
             got += "; ..." if pos.size > 5 else ""
         found.append((column, mask, _UNIT_MESSAGES[column].format(got=got)))
-    return [_Problem(c, np.flatnonzero(m), t) for c, m, t in found if m.any()]
+    return [Problem(c, np.flatnonzero(m), t) for c, m, t in found if m.any()]
 
 
-def _duplicate_problems(out: pd.DataFrame, where: _Where) -> list[_Problem]:
+def _candidate_duplicates(out: pd.DataFrame) -> np.ndarray:
+    """Positions of rows whose numbers repeat: a superset of the duplicated rows, found fast.
+
+    Equal rows have equal numeric columns, so rows are first matched on a hash of the
+    ``float64`` columns alone (pandas canonicalises -0.0 and NaN, so equal values hash
+    equal): ~0.1 s for a million rows, where grouping by every column, labels included,
+    takes seconds. Only these candidates are then compared exactly on all columns.
+    """
+    numeric = [c for c in out.columns if out[c].dtype == np.float64]
+    try:
+        hashes = pd.util.hash_pandas_object(out[numeric] if numeric else out, index=False)
+    except (TypeError, ValueError):  # unhashable cells in pass-through columns
+        return np.arange(len(out))
+    return np.flatnonzero(hashes.duplicated(keep=False).to_numpy())
+
+
+def _duplicate_problems(out: pd.DataFrame, where: Where) -> list[Problem]:
     if out.shape[1] == 0 or len(out) < 2:
         return []
-    try:
-        keys = out.groupby(list(out.columns), dropna=False, sort=False).ngroup().to_numpy()
-    except (TypeError, ValueError):  # unhashable cells in pass-through columns
-        keys = out.astype(str).groupby(list(out.columns), sort=False).ngroup().to_numpy()
-    first = np.unique(keys, return_index=True)[1]  # ngroup numbers groups 0..k-1
-    pos = np.flatnonzero(first[keys] != np.arange(len(out)))
-    if not pos.size:
+    candidates = _candidate_duplicates(out)
+    if candidates.size < 2:
         return []
+    sub = out.iloc[candidates]
+    try:
+        keys = sub.groupby(list(sub.columns), dropna=False, sort=False).ngroup().to_numpy()
+    except (TypeError, ValueError):  # unhashable cells in pass-through columns
+        keys = sub.astype(str).groupby(list(sub.columns), sort=False).ngroup().to_numpy()
+    first = np.unique(keys, return_index=True)[1]  # ngroup numbers groups 0..k-1
+    repeats = np.flatnonzero(first[keys] != np.arange(len(sub)))
+    if not repeats.size:
+        return []
+    pos, earlier = candidates[repeats], candidates[first[keys[repeats]]]
     label = "line" if where.is_file else "row"
     pairs = "; ".join(
-        f"{label} {where.labels[i]} repeats {label} {where.labels[first[keys[i]]]}" for i in pos[:5]
+        f"{label} {where.labels[i]} repeats {label} {where.labels[j]}"
+        for i, j in zip(pos[:5], earlier[:5], strict=True)
     )
     text = (
         f"exact duplicates of earlier rows ({pairs}{'; ...' if pos.size > 5 else ''}). Remove "
         "the repeated rows (or give them distinct run_id values if they are separate runs)."
     )
-    return [_Problem(None, pos, text)]
+    return [Problem(None, pos, text)]
 
 
 def _group_problems(
     group: str, labels: pd.Series | None, present: Sequence[object], min_size: int
-) -> list[_Problem]:
+) -> list[Problem]:
     if labels is None:
         text = (
-            f"the group column '{group}' is not in the table; it has {_quote_list(present)}. "
+            f"the group column '{group}' is not in the table; it has {quote_list(present)}. "
             "Pass the name of an existing column as group."
         )
-        return [_Problem(group, None, text)]
+        return [Problem(group, None, text)]
     empty = labels.isna().to_numpy() | (labels.fillna("").str.strip() == "").to_numpy()
     text = "group labels must be non-empty; give every row a group label or remove these rows."
-    problems = [_Problem(group, np.flatnonzero(empty), text)] if empty.any() else []
+    problems = [Problem(group, np.flatnonzero(empty), text)] if empty.any() else []
     counts = labels[~empty].value_counts(sort=False)
     small = counts[counts < min_size].sort_index()
     if len(small):
@@ -570,11 +458,11 @@ def _group_problems(
             "remove their rows, or lower min_group_size."
         )
         rows = np.flatnonzero(labels.isin(small.index).to_numpy() & ~empty)
-        problems.append(_Problem(group, rows, text))
+        problems.append(Problem(group, rows, text))
     return problems
 
 
-def _raise(problems: Sequence[_Problem], where: _Where) -> None:
+def _raise(problems: Sequence[Problem], where: Where) -> None:
     bodies = []
     for p in problems:
         parts = [f"column '{p.column}'"] if p.column is not None else []
@@ -596,10 +484,10 @@ def _raise(problems: Sequence[_Problem], where: _Where) -> None:
 def _validate(
     frame: pd.DataFrame,
     *,
-    where: _Where,
+    where: Where,
     group: str | None,
     min_group_size: int,
-    problems: list[_Problem],
+    problems: list[Problem],
 ) -> pd.DataFrame:
     size = min_group_size
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
@@ -608,20 +496,20 @@ def _validate(
         raise ConfigError(f"group must be a column name (str) or None; got {group!r}.")
     columns = list(frame.columns)
     # the first column of each name is used; a parsed CSV never repeats names (pandas
-    # renames them and _read_csv reports them), a DataFrame may
+    # renames them and read_csv reports them), a DataFrame may
     raw = {c: frame.iloc[:, columns.index(c)] for c in dict.fromkeys(columns)}
     for name, count in Counter(columns).items():
         if count > 1:
             text = f"the table has {count} columns named '{name}'; keep one column per name."
-            problems.append(_Problem(str(name), None, text))
+            problems.append(Problem(str(name), None, text))
     present = [str(c) for c in raw]
     for name in (c for c in REQUIRED_COLUMNS if c not in raw):
-        text = f"required column '{name}' is missing; the table has {_quote_list(present)}."
-        problems.append(_Problem(name, None, text + _missing_hint(name, present)))
+        text = f"required column '{name}' is missing; the table has {quote_list(present)}."
+        problems.append(Problem(name, None, text + _missing_hint(name, present)))
     n_rows = len(frame)
     if n_rows == 0:
         text = "the table has no rows (only a header?); add at least one training run."
-        problems.append(_Problem(None, None, text))
+        problems.append(Problem(None, None, text))
     values, text_mask = {}, {}
     for name in NUMERIC_COLUMNS:
         if name in raw:

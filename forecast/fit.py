@@ -13,6 +13,7 @@ import importlib.metadata
 import json
 import time
 import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,6 +136,7 @@ def make_model(runs: pd.DataFrame, config: FitConfig) -> pm.Model:
         priors=config.resolved_priors(),
         likelihood=config.likelihood,
         pooled=config.pooled_params,
+        discrepancy=config.discrepancy,
     )
 
 
@@ -451,3 +453,83 @@ def prior_predictive(
     )
     out.attrs.update({"law": config.law, "config_hash": config.config_hash, "seed": config.seed})
     return out
+
+
+# --- Refitting one design under many observed vectors (simulation-based calibration) ---
+
+#: Name of the shared variable that holds the observed log losses in :func:`sample_replicates`.
+OBSERVED_DATA = f"{OBSERVED}_data"
+
+
+def _with_shared_observed(model: pm.Model) -> pm.Model:
+    """Copy of ``model`` whose observed log losses are a shared variable ``OBSERVED_DATA``."""
+    import pytensor
+    from pymc.model.fgraph import ModelObservedRV, fgraph_from_model, model_from_fgraph
+
+    fg, _ = fgraph_from_model(model)
+    for node in list(fg.apply_nodes):
+        if isinstance(node.op, ModelObservedRV) and node.outputs[0].name == OBSERVED:
+            value = node.inputs[1]
+            shared = pytensor.shared(np.asarray(value.data), name=OBSERVED_DATA)
+            fg.replace(value, shared, import_missing=True)
+    return model_from_fgraph(fg, mutate_fgraph=True)
+
+
+def sample_replicates(
+    runs: pd.DataFrame, observed: Sequence[np.ndarray], *, config: FitConfig
+) -> Iterator[tuple[xr.Dataset, xr.Dataset]]:
+    """Sample the model of one design under several observed log-loss vectors.
+
+    Every replicate shares the runs' N, D, groups (and so the model graph); only the
+    observed losses change. With nutpie the model is compiled once and re-sampled with
+    ``compiled.with_data``, which saves the ~10 s compile per fit that dominates small
+    fits; with PyMC's sampler each replicate is built and sampled in turn.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        The design as a runs table (its ``loss`` column is a placeholder).
+    observed : sequence of numpy.ndarray
+        Log losses (log of nats/token), one vector of ``len(runs)`` per replicate.
+    config : FitConfig
+        Model and sampler; replicate ``k`` is sampled with the ``k``-th seed spawned from
+        ``config.seed``.
+
+    Yields
+    ------
+    tuple of xarray.Dataset
+        The posterior (auxiliaries dropped) and its diagnostics table per replicate.
+    """
+    table = _prepare(runs, config)
+    seeds = _seeds(config.seed, len(observed))
+    sampler = config.sampler
+    compiled = None
+    if sampler.sampler == "nutpie":
+        try:
+            import nutpie
+        except ImportError:  # pragma: no cover - exercised only without nutpie installed
+            nutpie = None
+        if nutpie is not None:
+            compiled = nutpie.compile_pymc_model(_with_shared_observed(make_model(table, config)))
+    for values, seed in zip(observed, seeds, strict=True):
+        values = np.asarray(values, dtype=float)
+        if values.shape != (len(table),) or not np.all(np.isfinite(values)):
+            raise ValueError(f"each observed vector must hold {len(table)} finite log losses")
+        if compiled is not None:
+            raw = nutpie.sample(
+                compiled.with_data(**{OBSERVED_DATA: values}),
+                draws=sampler.draws,
+                tune=sampler.tune,
+                chains=sampler.chains,
+                cores=sampler.n_cores,
+                seed=seed,
+                target_accept=sampler.target_accept,
+                progress_bar=sampler.progress,
+                save_warmup=False,
+            )
+        else:
+            model = make_model(table.assign(loss=np.exp(values)), config)
+            raw, _ = _sample(model, sampler, seed)
+        posterior = _idata.group(raw, "posterior")
+        posterior = posterior[[v for v in posterior.data_vars if not str(v).endswith("__")]]
+        yield posterior, diagnose(raw)

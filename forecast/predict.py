@@ -13,21 +13,36 @@ parameters :math:`\theta e^{\sigma_\theta z}`, log-scale coefficients shifted by
 :math:`\sigma_\theta z` at the data centre, with :math:`z \sim \mathcal{N}(0, 1)` seeded.
 A fit with a single group has no information on between-group spread beyond its prior,
 so there ``group=None`` means that one group.
+
+Memory: :func:`predict` returns every draw at every point, 8 bytes each, so 4000 draws on a
+:math:`10^6`-point grid would be 32 GB; it refuses results above :data:`MAX_DRAWS_BYTES`.
+:func:`predict_summary` returns the median and an equal-tailed interval per point instead,
+computed block by block so that memory stays bounded (a few hundred MB) whatever the grid.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import xarray as xr
 
-from forecast.fit import Fit, model_data
-from forecast.units import D_ATTRS, LOSS_ATTRS, N_ATTRS
+from forecast.fit import Fit, model_data, package_versions
+from forecast.units import CI_PROB, D_ATTRS, LOSS_ATTRS, N_ATTRS
+from models.build import discrepancy_sd
 from models.laws import get_law
 
-#: Largest number of (draw × point) values computed at once (about 400 MB of float64).
-CHUNK_VALUES = 50_000_000
+#: Number of (draw × point) values evaluated per block (2 MB of float64): blocks this small
+#: keep the law's temporaries in cache, about twice as fast as one big evaluation.
+CHUNK_VALUES = 262_144
+#: Threads evaluating blocks of a large :func:`predict` (results do not depend on it).
+PREDICT_THREADS = max(1, min(4, os.cpu_count() or 1))
+#: Largest (draw × point) block :func:`predict_summary` holds at once (32 MB of float64).
+SUMMARY_CHUNK_VALUES = 4_000_000
+#: Largest array of draws :func:`predict` returns, in bytes (4 GiB); above it, summarise.
+MAX_DRAWS_BYTES = 4 * 2**30
 
 
 def _as_points(N, D) -> tuple[xr.DataArray, xr.DataArray]:
@@ -149,7 +164,9 @@ def predict(
         Unique tokens U (data-constrained law); default ``D`` (no repetition).
     include_noise : bool
         ``False``: the mean curve. ``True``: the loss of one new run, with the fitted
-        observation noise on the log scale (Normal, or Student-t with the fitted ``nu``).
+        observation noise on the log scale (Normal, or Student-t with the fitted ``nu``);
+        for a fit with ``discrepancy="compute"`` its SD grows with the point's distance in
+        compute from the data centre (:func:`models.build.discrepancy_sd`).
     seed : int
         Seed of new-group offsets and noise.
 
@@ -162,7 +179,8 @@ def predict(
     Raises
     ------
     ValueError
-        Non-positive or non-finite N or D.
+        Non-positive or non-finite N or D, or a result larger than
+        :data:`MAX_DRAWS_BYTES` (use :func:`predict_summary` for large grids).
     KeyError
         Unknown group.
 
@@ -174,15 +192,14 @@ def predict(
     """
     law = get_law(result.config.law)
     N_da, D_da = _as_points(N, D)
+    _check_size(result, N_da.size)
     params = group_params(result, group, seed=seed)
-    log_U = None
-    if law.needs_unique_tokens:
-        U = D_da if unique_tokens is None else xr.broadcast(xr.DataArray(unique_tokens), D_da)[0]
-        log_U = np.log(np.minimum(U, D_da))
+    log_U = _unique_tokens(law, D_da, unique_tokens)
     log_loss = _log_loss_draws(law, N_da, D_da, params, log_U)
     if include_noise:
-        log_loss = log_loss + _noise(result, group, log_loss, seed)
-    loss = np.exp(log_loss).transpose("chain", "draw", ...)
+        log_loss = log_loss + _noise(result, group, log_loss, seed, N_da, D_da)
+    loss = log_loss.transpose("chain", "draw", ...)
+    np.exp(loss.values, out=loss.values)  # in place: the array is ours (and can be GBs)
     loss = loss.assign_coords(N=N_da.assign_attrs(N_ATTRS), D=D_da.assign_attrs(D_ATTRS))
     curve = "loss of one new run (with observation noise)" if include_noise else "mean curve"
     return loss.rename("loss").assign_attrs(
@@ -190,11 +207,192 @@ def predict(
     )
 
 
+def _check_size(result: Fit, n_points: int) -> None:
+    """Refuse a draws array that would not fit in memory; point to the summary instead."""
+    post = result.posterior
+    n_draws = post.sizes["chain"] * post.sizes["draw"]
+    size = 8 * n_draws * n_points
+    if size > MAX_DRAWS_BYTES:
+        raise ValueError(
+            f"predict would return {size / 2**30:.1f} GiB of draws ({n_draws} draws x "
+            f"{n_points} points), more than MAX_DRAWS_BYTES = {MAX_DRAWS_BYTES / 2**30:g} GiB; "
+            "use predict_summary() for medians and intervals on large grids, or fewer points"
+        )
+
+
+def _unique_tokens(law, D_da: xr.DataArray, unique_tokens) -> xr.DataArray | None:
+    """Log unique tokens broadcast against ``D`` (clipped to D), or None for other laws."""
+    if not law.needs_unique_tokens:
+        return None
+    U = D_da if unique_tokens is None else xr.broadcast(xr.DataArray(unique_tokens), D_da)[0]
+    return np.log(np.minimum(U, D_da))
+
+
+def predict_summary(
+    result: Fit,
+    N,
+    D,
+    *,
+    group: str | None = None,
+    unique_tokens=None,
+    ci_prob: float = CI_PROB,
+    include_noise: bool = False,
+    seed: int = 0,
+) -> xr.Dataset:
+    r"""Posterior median and equal-tailed interval of the loss at (N, D), in bounded memory.
+
+    The same quantity as :func:`predict`, summarised over draws point by point: the
+    posterior draws are evaluated for blocks of points (at most
+    :data:`SUMMARY_CHUNK_VALUES` draw-point values at a time) and reduced before the next
+    block, so memory does not grow with the number of points. Use it for dense grids,
+    e.g. :math:`10^6` points with 4000 draws, where the draws themselves would be 32 GB.
+
+    Parameters
+    ----------
+    result : Fit
+        A fitted result.
+    N : array_like or xarray.DataArray
+        Total parameters (> 0). Scalars and 1-D arrays broadcast against ``D`` along a
+        dim ``point``; DataArrays keep their dims (use them for 2-D grids).
+    D : array_like or xarray.DataArray
+        Training tokens seen (> 0), repeats included.
+    group : str, optional
+        Group label; ``None`` = a new group from the population (see module notes).
+    unique_tokens : array_like, optional
+        Unique tokens U (data-constrained law); default ``D`` (no repetition).
+    ci_prob : float
+        Probability mass of the equal-tailed interval, in (0, 1); default
+        :data:`forecast.units.CI_PROB` (0.9).
+    include_noise : bool
+        ``False``: the mean curve. ``True``: the loss of one new run (observation noise
+        on the log scale). The noise is drawn point by point from ``seed``, so results do
+        not depend on the block size, but are not the draws :func:`predict` would make.
+    seed : int
+        Seed of new-group offsets (as in :func:`predict`) and of the noise.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``loss``: posterior median, nats/token, with the point dims of ``N`` and ``D``;
+        ``loss_ci``: the interval bounds, nats/token, dims ``("ci_bound", *point_dims)``
+        with coords ``ci_bound = ["lower", "upper"]``. Coords ``N`` (parameters) and ``D``
+        (tokens). Attrs ``ci_kind = "eti"``, ``ci_prob``, ``curve``, ``group``,
+        ``package_version``, ``config_hash``, ``seed`` and ``law``.
+
+    Raises
+    ------
+    ValueError
+        Non-positive or non-finite N or D, or ``ci_prob`` outside (0, 1).
+    KeyError
+        Unknown group.
+
+    Notes
+    -----
+    With :math:`S` draws :math:`L^{(s)}` at a point, the bounds are the empirical quantiles
+
+    .. math:: \left[\,Q_{(1-p)/2}\big(L^{(1..S)}\big),\;
+              Q_{(1+p)/2}\big(L^{(1..S)}\big)\right], \qquad p = \text{ci\_prob},
+
+    and the median is :math:`Q_{1/2}`, with numpy's linear interpolation, identical to
+    summarising the output of :func:`predict` (without noise). Peak memory is about five
+    blocks of :data:`SUMMARY_CHUNK_VALUES` float64 values plus the output.
+
+    References
+    ----------
+    Hyndman & Fan 1996, "Sample quantiles in statistical packages", The American
+    Statistician 50(4), definition 7 (numpy's ``linear`` method).
+
+    Examples
+    --------
+    >>> grid = np.geomspace(1e8, 1e12, 1_000_000)  # doctest: +SKIP
+    >>> summary = predict_summary(result, grid, 20 * grid)  # doctest: +SKIP
+    >>> summary["loss_ci"].sel(ci_bound="upper").dims  # doctest: +SKIP
+    ('point',)
+    """
+    if isinstance(ci_prob, bool) or not isinstance(ci_prob, (int, float)) or not 0 < ci_prob < 1:
+        raise ValueError(f"ci_prob must be a probability in (0, 1); got {ci_prob!r}")
+    law = get_law(result.config.law)
+    N_da, D_da = _as_points(N, D)
+    params = group_params(result, group, seed=seed)
+    log_U = _unique_tokens(law, D_da, unique_tokens)
+    theta = {
+        k: np.asarray(v.transpose("chain", "draw").values, float).reshape(1, -1)
+        for k, v in params.items()
+    }
+    n_draws = next(iter(theta.values())).shape[1]
+    log_N = np.log(N_da.values).reshape(-1, 1)
+    log_D = np.log(D_da.values).reshape(-1, 1)
+    flat_U = None if log_U is None else np.asarray(log_U.values, float).reshape(-1, 1)
+    noise = _noise_draws(result, group, seed) if include_noise else None
+    probs = [(1.0 - ci_prob) / 2.0, 0.5, (1.0 + ci_prob) / 2.0]
+    out = np.empty((3, log_N.shape[0]))
+    step = max(1, SUMMARY_CHUNK_VALUES // n_draws)
+    for start in range(0, log_N.shape[0], step):
+        sl = slice(start, start + step)
+        block = law.log_loss(
+            log_N[sl], log_D[sl], theta, xp=np, log_U=None if flat_U is None else flat_U[sl]
+        )  # (points, draws), C order: each point's draws are contiguous
+        block = np.broadcast_to(block, (log_N[sl].shape[0], n_draws))
+        if noise is not None:
+            block = block + noise(block.shape, log_N[sl], log_D[sl])
+        block = np.exp(block)
+        out[:, sl] = np.quantile(block, probs, axis=1, overwrite_input=True)
+    shape, dims = N_da.shape, N_da.dims
+    coords = {"N": N_da.assign_attrs(N_ATTRS), "D": D_da.assign_attrs(D_ATTRS)}
+    curve = "loss of one new run (with observation noise)" if include_noise else "mean curve"
+    median = xr.DataArray(out[1].reshape(shape), dims=dims, coords=coords)
+    bounds = xr.DataArray(
+        out[[0, 2]].reshape((2, *shape)),
+        dims=("ci_bound", *dims),
+        coords={**coords, "ci_bound": ["lower", "upper"]},
+    )
+    return xr.Dataset(
+        {
+            "loss": median.assign_attrs({**LOSS_ATTRS, "statistic": "posterior median"}),
+            "loss_ci": bounds.assign_attrs(
+                {**LOSS_ATTRS, "statistic": f"{ci_prob:g} equal-tailed interval"}
+            ),
+        },
+        attrs={
+            "ci_kind": "eti",
+            "ci_prob": float(ci_prob),
+            "curve": curve,
+            "group": "new group" if group is None else group,
+            "package_version": package_versions()["scaling-forecast"],
+            "config_hash": result.config.config_hash,
+            "seed": seed,
+            "law": result.config.law,
+        },
+    )
+
+
+def _noise_draws(result: Fit, group: str | None, seed: int):
+    """Return ``draw(shape)``: observation noise on the log scale for a (points, draws) block.
+
+    Drawn from one generator in (point, draw) order, so consecutive blocks give the same
+    numbers as one block of all points.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
+    sd = np.asarray(_noise_sd(result, group).transpose("chain", "draw").values, float)
+    sd = sd.reshape(1, -1)
+
+    def scale(log_N, log_D):  # (points, 1) logs -> SD of the block, with any discrepancy
+        return sd if log_N is None else _with_discrepancy(result, sd, log_N, log_D)
+
+    if result.config.likelihood == "student_t":
+        nu = np.asarray(result.posterior["nu"].transpose("chain", "draw").values, float)
+        nu = nu.reshape(1, -1)
+        return lambda shape, log_N=None, log_D=None: (
+            scale(log_N, log_D) * rng.standard_t(np.broadcast_to(nu, shape))
+        )
+    return lambda shape, log_N=None, log_D=None: scale(log_N, log_D) * rng.standard_normal(shape)
+
+
 def _log_loss_draws(law, N_da, D_da, params: Mapping[str, xr.DataArray], log_U):
     """Evaluate the law on numpy arrays: draws (chain, draw, 1) × flattened points.
 
-    Points are processed in chunks so that no intermediate exceeds ``CHUNK_VALUES``
-    values (a 10^6-point grid with 4000 draws stays within a few hundred MB per chunk).
+    Points are processed in blocks so that no intermediate exceeds ``CHUNK_VALUES``
+    values (a few MB, whatever the grid), written into one preallocated output.
     """
     first = params[law.params[0]]
     n_chain, n_draw = first.sizes["chain"], first.sizes["draw"]
@@ -206,12 +404,27 @@ def _log_loss_draws(law, N_da, D_da, params: Mapping[str, xr.DataArray], log_U):
     log_D = np.log(D_da.values).ravel()
     flat_U = None if log_U is None else np.asarray(log_U.values, float).ravel()
     out = np.empty((n_chain, n_draw, log_N.size))
-    step = max(1, CHUNK_VALUES // max(1, n_chain * n_draw))
-    for start in range(0, log_N.size, step):
-        sl = slice(start, start + step)
-        out[..., sl] = law.log_loss(
-            log_N[sl], log_D[sl], theta, xp=np, log_U=None if flat_U is None else flat_U[sl]
-        )
+    # Blocks of whole rows (draws) x contiguous points: each write is one contiguous copy.
+    rows_out = out.reshape(n_chain * n_draw, log_N.size)
+    rows_theta = {k: v.reshape(-1, 1) for k, v in theta.items()}
+    cols = max(1, min(log_N.size, CHUNK_VALUES))
+    rows = max(1, CHUNK_VALUES // cols)
+
+    def fill(r: int) -> None:
+        block = {k: v[r : r + rows] for k, v in rows_theta.items()}
+        for c in range(0, log_N.size, cols):
+            sl = slice(c, c + cols)
+            rows_out[r : r + rows, sl] = law.log_loss(
+                log_N[sl], log_D[sl], block, xp=np, log_U=None if flat_U is None else flat_U[sl]
+            )
+
+    starts = range(0, n_chain * n_draw, rows)
+    if len(starts) * cols * rows < 4 * CHUNK_VALUES:
+        for r in starts:
+            fill(r)
+    else:  # numpy releases the GIL in ufuncs: blocks run in parallel on threads
+        with ThreadPoolExecutor(max_workers=PREDICT_THREADS) as pool:
+            list(pool.map(fill, starts))
     values = out.reshape((n_chain, n_draw) + N_da.shape)
     return xr.DataArray(
         values,
@@ -220,13 +433,26 @@ def _log_loss_draws(law, N_da, D_da, params: Mapping[str, xr.DataArray], log_U):
     )
 
 
-def _noise(result: Fit, group, like: xr.DataArray, seed: int) -> xr.DataArray:
+def _with_discrepancy(result: Fit, sd, log_N, log_D):
+    """Noise SD at the points when the fit has a discrepancy term (else ``sd`` unchanged)."""
+    if getattr(result.config, "discrepancy", None) is None:
+        return sd
+    tau = result.posterior["tau"]
+    if not isinstance(sd, xr.DataArray):  # predict_summary's (1, draws) arrays
+        tau = np.asarray(tau.transpose("chain", "draw").values, float).reshape(1, -1)
+    centres = model_data(result.runs, result.config).centres
+    return discrepancy_sd(sd, tau, log_N, log_D, centres)
+
+
+def _noise(result: Fit, group, like: xr.DataArray, seed: int, N_da=None, D_da=None):
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
     sd = _noise_sd(result, group)
+    if N_da is not None:
+        sd = _with_discrepancy(result, sd, np.log(N_da), np.log(D_da))
     like = like.transpose("chain", "draw", ...)
     if result.config.likelihood == "student_t":
         nu = result.posterior["nu"].values.reshape(sd.shape + (1,) * (like.ndim - 2))
         eps = rng.standard_t(nu, size=like.shape)
     else:
         eps = rng.standard_normal(like.shape)
-    return xr.DataArray(eps, dims=like.dims) * sd
+    return (xr.DataArray(eps, dims=like.dims) * sd).transpose(*like.dims)

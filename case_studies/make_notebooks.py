@@ -1,0 +1,955 @@
+"""Write the case-study notebooks from the cell sources below (outputs stripped).
+
+The notebooks are generated so that they can be reviewed as code. Run from anywhere::
+
+    python case_studies/make_notebooks.py
+
+Each notebook starts with a cell tagged ``parameters`` holding ``FAST = False`` (the full
+answer, default draws) and ``FIGURE_DIR`` (where its README figure is written). The tests
+replace that cell with ``FAST = True`` and a temporary ``FIGURE_DIR`` and execute the
+notebook with nbclient in this directory (see ``tests/test_case_studies.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+
+PARAMETERS = """\
+FAST = False  # True: tiny draws, few bootstraps, small studies (what the tests run)
+FIGURE_DIR = "figures"  # where this notebook writes its README figure
+"""
+
+#: Imports and helpers every notebook starts with (after its own imports).
+COMMON = """\
+import warnings
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+# arviz announces its 1.0 refactor on import; informational only.
+warnings.filterwarnings("ignore", message=".*ArviZ is undergoing a major refactor.*")
+from forecast import SamplerConfig  # noqa: E402
+from forecast.errors import ConvergenceWarning  # noqa: E402
+from forecast.units import CI_PROB  # noqa: E402
+
+if FAST:
+    # A few hundred draws cannot reach the production ESS threshold; that is expected here.
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    SAMPLER = SamplerConfig(draws=150, tune=200, chains=2, progress=False)
+else:
+    SAMPLER = SamplerConfig(draws=1000, tune=1000, chains=4, progress=False)
+Path(FIGURE_DIR).mkdir(parents=True, exist_ok=True)
+
+
+def interval(draws, prob=CI_PROB):
+    \"\"\"(lower, median, upper) of the equal-tailed ``prob`` interval of some draws.\"\"\"
+    values = np.asarray(draws, dtype=float).ravel()
+    return tuple(np.quantile(values, [(1 - prob) / 2, 0.5, (1 + prob) / 2]))
+
+
+def show(fig, name=None):
+    \"\"\"Display a figure once; with ``name``, also save it (small PNG) to FIGURE_DIR.\"\"\"
+    if name is not None:
+        fig.savefig(Path(FIGURE_DIR) / name, dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    display(fig)
+"""
+
+
+def md(text: str):
+    return new_markdown_cell(text.strip("\n"))
+
+
+def code(text: str):
+    return new_code_cell(text.strip("\n"))
+
+
+# ----------------------------------------------------------------------------- case 1
+CASE_1 = [
+    md(r"""
+# 1. Chinchilla, replicated the Bayesian way
+
+**Question.** Fitted to the 240 Chinchilla training runs with weak priors, does a Bayesian
+posterior of $L(N, D) = E + A N^{-\alpha} + B D^{-\beta}$ agree with Hoffmann et al.'s
+printed fit (2022, Approach 3) and with Epoch AI's refit of the same points (Besiroglu et
+al. 2024)? How wide should the intervals on the allocation exponent really be, and how
+many tokens per parameter does the posterior give a model at Chinchilla's compute?
+
+Units: loss $L$ in nats/token, $N$ total parameters, $D$ training tokens, $C = 6ND$ FLOP.
+"""),
+    code(
+        COMMON
+        + """
+import re
+
+import xarray as xr
+
+from forecast import allocate, fit, load_dataset, load_runs
+from forecast.baseline import GRID, bootstrap_point, fit_point, predict_point
+from forecast.plots import plot_allocation, plot_exponents
+from models.laws import chinchilla
+
+# The Epoch-style point fit starts L-BFGS-B from every point of Hoffmann's 4500-point grid;
+# FAST uses every 50th start (the same optimum on these data) and fewer bootstraps.
+STARTS, N_BOOTSTRAP = (GRID[::50], 200) if FAST else (GRID, 4000)
+"""
+    ),
+    md("""
+## The data
+
+The 240 points are Epoch AI's digitisation of Hoffmann et al.'s Fig. 4 (the five
+highest-loss points dropped, as Epoch did), with $D = C / 6N$. They have **no license
+upstream**, so they are not part of the installed package: they live in the repository's
+test data, `tests/data/chinchilla.csv` (see `tests/data/SOURCE.md`). This notebook reads
+them from there, relative to `case_studies/`.
+"""),
+    code("""
+runs = load_runs("../tests/data/chinchilla.csv")[["N", "D", "loss"]]
+print(f"{len(runs)} runs; N {runs.N.min():.3g}-{runs.N.max():.3g} parameters, "
+      f"D {runs.D.min():.3g}-{runs.D.max():.3g} tokens, "
+      f"loss {runs.loss.min():.3f}-{runs.loss.max():.3f} nats/token")
+"""),
+    md("""
+## The fit
+
+One group, weak priors (`priors="weak"`), a normal likelihood on log loss. The diagnostics
+table lists R-hat and effective sample sizes per parameter.
+"""),
+    code("""
+result = fit(runs, priors="weak", sampler=SAMPLER, seed=11)
+diag = result.diagnostics
+print(f"divergences: {diag.attrs['divergences']}, max R-hat: {float(diag['r_hat'].max()):.3f}, "
+      f"min bulk ESS: {float(diag['ess_bulk'].min()):.0f}, passed: {result.converged}")
+diag.to_dataframe().loc[["E", "log_A", "log_B", "alpha", "beta", "sigma"]].round(3)
+"""),
+    md("""
+## Posterior against the published fits
+
+`published_fits` is a bundled table of published parameter sets with their sources. Epoch's
+refit reports standard errors (from 4000 bootstrap resamples), drawn as ±1.96 SE.
+"""),
+    code("""
+post = result.posterior
+a_post = post["beta"] / (post["alpha"] + post["beta"])
+draws = {
+    "E": post["E"], "A": np.exp(post["log_A"]), "B": np.exp(post["log_B"]),
+    "alpha": post["alpha"], "beta": post["beta"], "a": a_post,
+}
+units = {"E": "nats/token", "A": "nats/token x params^alpha", "B": "nats/token x tokens^beta",
+         "alpha": "1", "beta": "1", "a": "1"}
+published = load_dataset("published_fits")
+fits = published.set_index("fit_id")
+hoffmann, epoch = fits.loc["hoffmann2022_a3_rounded"], fits.loc["besiroglu2024"]
+epoch_a_se = float(re.search(r"a=[0-9.]+ \\(se ([0-9.]+)\\)", epoch["extra"]).group(1))
+
+
+def value(row, name):
+    return row["beta"] / (row["alpha"] + row["beta"]) if name == "a" else float(row[name])
+
+
+rows = []
+for name, da in draws.items():
+    lo, med, hi = interval(da)
+    se = epoch_a_se if name == "a" else float(epoch[f"{name}_se"])
+    h, e = value(hoffmann, name), value(epoch, name)
+    rows.append({
+        "parameter": name, "units": units[name], "posterior median": med,
+        "90% lower": lo, "90% upper": hi,
+        "Hoffmann 2022": h, "Hoffmann inside 90%": bool(lo <= h <= hi),
+        "Epoch 2024": e, "Epoch 95% (+-1.96 SE)": f"{e - 1.96 * se:.4g} - {e + 1.96 * se:.4g}",
+        "Epoch inside 90%": bool(lo <= e <= hi),
+    })
+comparison = pd.DataFrame(rows).set_index("parameter")
+comparison.style.format(precision=4)
+"""),
+    code("""
+show(plot_exponents(result, published, ci_prob=CI_PROB), "01_chinchilla_bayesian.png")
+"""),
+    md("""
+How well does each parameter set describe the 240 points? The RMS of the log-loss residuals
+of Hoffmann's printed law against Epoch's refit and our posterior median curve:
+"""),
+    code("""
+def point_params(A, B, E, alpha, beta):
+    \"\"\"A parameter set in the layout of ``forecast.baseline.predict_point``.\"\"\"
+    return xr.Dataset({"log_A": np.log(A), "log_B": np.log(B), "log_E": np.log(E),
+                       "alpha": alpha, "beta": beta})
+
+
+ours = {k: float(np.median(np.asarray(v))) for k, v in draws.items()}
+candidates = {
+    "Hoffmann 2022 (printed)": point_params(*(hoffmann[k] for k in ("A", "B", "E", "alpha", "beta"))),
+    "Epoch 2024 refit": point_params(*(epoch[k] for k in ("A", "B", "E", "alpha", "beta"))),
+    "posterior median": point_params(*(ours[k] for k in ("A", "B", "E", "alpha", "beta"))),
+}
+log_obs = np.log(runs["loss"].to_numpy())
+residuals = {name: np.log(predict_point(p, runs.N, runs.D).values) - log_obs
+             for name, p in candidates.items()}
+rms = {name: float(np.sqrt(np.mean(r**2))) for name, r in residuals.items()}
+mean_bias = float(np.mean(residuals["Hoffmann 2022 (printed)"]))
+pd.DataFrame({"RMS log-loss residual (1)": rms,
+              "mean log-loss residual (1)": {n: float(np.mean(r)) for n, r in residuals.items()}}
+             ).round(4)
+"""),
+    md("""
+## Why Hoffmann's intervals were too narrow
+
+Hoffmann et al. print the allocation exponent $a = \\beta / (\\alpha + \\beta)$ (with
+$N^* \\propto C^a$) as 0.46 with the interval [0.454, 0.455] (their Table 2, 10th-90th
+percentiles). Below: the same 80% interval from our posterior, and from the Epoch-style
+procedure (Huber-loss point fit, then bootstrap refits of resampled runs). Interval widths
+shrink like $1/\\sqrt{n}$, so the ratio of widths says how many runs an interval as narrow
+as Hoffmann's would need.
+"""),
+    code("""
+match = re.search(r"a=beta/\\(alpha\\+beta\\)=([0-9.]+) \\[([0-9.]+),\\s*([0-9.]+)\\]",
+                  hoffmann["extra"])
+h_a, h_lo, h_hi = map(float, match.groups())
+point = fit_point(runs, grid=STARTS)
+boot = bootstrap_point(runs, n_bootstrap=N_BOOTSTRAP, seed=1, start=point)
+a_boot = boot["beta"] / (boot["alpha"] + boot["beta"])
+post_lo, _, post_hi = interval(a_post, 0.8)
+boot_lo, _, boot_hi = interval(a_boot, 0.8)
+widths = pd.DataFrame(
+    {"lower": [h_lo, boot_lo, post_lo], "upper": [h_hi, boot_hi, post_hi]},
+    index=["Hoffmann 2022 (printed)", f"Epoch-style bootstrap ({N_BOOTSTRAP} resamples)",
+           "posterior (weak priors)"],
+)
+widths["width"] = widths["upper"] - widths["lower"]
+width_ratio = (post_hi - post_lo) / (h_hi - h_lo)
+runs_needed = len(runs) * width_ratio**2
+widths.round(4)
+"""),
+    md("""
+## Tokens per parameter at Chinchilla's compute
+
+Every posterior draw has its own compute-optimal frontier (closed form, Hoffmann eq. 4);
+`allocate` returns the posterior of $N^*$, $D^*$ and $D^*/N^*$ at a budget. Chinchilla
+itself (70B parameters, 1.4T tokens) is in the bundled anchors table.
+"""),
+    code("""
+anchors = load_dataset("published_fits", table="stock_anchors.csv")
+text = anchors.loc[anchors["quantity"] == "Chinchilla model", "value"].iloc[0]
+N_chin, D_chin, C_chin = (float(x) for x in re.findall(r"[0-9.]+e[+-]?[0-9]+", text))
+at_chinchilla = allocate(result, C=C_chin)
+tpp_lo, tpp_med, tpp_hi = interval(at_chinchilla["tokens_per_param"])
+N_h, D_h = chinchilla.compute_optimal(C_chin, hoffmann["E"], hoffmann["A"], hoffmann["alpha"],
+                                      hoffmann["B"], hoffmann["beta"], 6.0)
+N_e, D_e = chinchilla.compute_optimal(C_chin, epoch["E"], epoch["A"], epoch["alpha"],
+                                      epoch["B"], epoch["beta"], 6.0)
+pd.Series({
+    "posterior median (tokens/parameter)": tpp_med,
+    "posterior 90% lower": tpp_lo, "posterior 90% upper": tpp_hi,
+    "Hoffmann 2022 printed fit": float(D_h / N_h), "Epoch 2024 refit": float(D_e / N_e),
+    "Chinchilla as trained": D_chin / N_chin,
+}).round(1)
+"""),
+    code("""
+frontier = allocate(result, C=np.geomspace(1e18, 1e26, 40))
+show(plot_allocation(frontier, published=published, ci_prob=CI_PROB))
+"""),
+    md("## Answer"),
+    code("""
+inside = {k: int(sum(comparison.loc[p, f"{k} inside 90%"] for p in ("E", "alpha", "beta")))
+          for k in ("Hoffmann", "Epoch")}
+E_lo, E_med, E_hi = interval(post["E"])
+al_lo, al_med, al_hi = interval(post["alpha"])
+be_lo, be_med, be_hi = interval(post["beta"])
+answer = (
+    f"**Answer.** Fitted with weak priors to the {len(runs)} Chinchilla runs, the posterior "
+    f"medians are E = {E_med:.3f} nats/token (90%: {E_lo:.3f}-{E_hi:.3f}), "
+    f"alpha = {al_med:.3f} ({al_lo:.3f}-{al_hi:.3f}) and beta = {be_med:.3f} "
+    f"({be_lo:.3f}-{be_hi:.3f}): {inside['Epoch']} of Epoch's 3 refit values "
+    f"(E = {epoch['E']:.3f}, alpha = {epoch['alpha']:.3f}, beta = {epoch['beta']:.3f}) and "
+    f"{inside['Hoffmann']} of Hoffmann's 3 printed values (E = {hoffmann['E']:.2f}, "
+    f"alpha = {hoffmann['alpha']:.2f}, beta = {hoffmann['beta']:.2f}) lie inside our 90% "
+    f"intervals, and Hoffmann's printed law misses the points by {100 * mean_bias:+.1f}% in "
+    f"log loss on average (RMS residual {rms['Hoffmann 2022 (printed)']:.4f} vs "
+    f"{rms['posterior median']:.4f} for our median curve). "
+    f"The allocation exponent a has an 80% interval {post_lo:.3f}-{post_hi:.3f}, "
+    f"{width_ratio:.0f} times wider than Hoffmann's printed {h_lo:.3f}-{h_hi:.3f}; an interval "
+    f"that narrow would need about {runs_needed:,.0f} runs, not {len(runs)}. "
+    f"At Chinchilla's {C_chin:.3g} FLOP the compute-optimal model gets {tpp_med:.1f} "
+    f"tokens/parameter (90%: {tpp_lo:.1f}-{tpp_hi:.1f}), against {D_chin / N_chin:.0f} for "
+    f"Chinchilla as trained and {float(D_h / N_h):.1f} under Hoffmann's printed fit."
+)
+display(Markdown(answer))
+"""),
+]
+
+# ----------------------------------------------------------------------------- case 2
+CASE_2 = [
+    md(r"""
+# 2. Loss of a 10T-parameter model
+
+**Question.** What loss will a model of $N = 10^{13}$ parameters (10T) reach, trained
+compute-optimally or over-trained? How far is that from the entropy floor $E$ of the text,
+and how much does another 10× of compute buy at that scale?
+
+The fit is one hierarchical model of small training runs (Gadre et al. 2024 on three
+corpora; the OLMo ladder) **and** published frontier families (GPT-3, OPT, OLMo-1, up to
+175B parameters): every (dataset, corpus) is a group with its own floor and coefficients,
+partially pooled, so the small runs and the large families inform the same exponents.
+Units: loss nats/token, $N$ parameters, $D$ tokens, $C = 6ND$ FLOP.
+"""),
+    code(
+        COMMON
+        + """
+from forecast import Scenario, fit, forecast
+from forecast.joint import joint_runs
+from forecast.plots import plot_fit
+from forecast.report import forecast_figure, forecast_table, probability_table
+
+N_TARGET = 1e13  # parameters
+FORECAST_GROUP = "gpt3"  # the eval text of the forecast: GPT-3's validation set
+"""
+    ),
+    md("## The joint runs table"),
+    code("""
+runs = joint_runs()
+runs.groupby("group").agg(
+    runs=("loss", "size"), eval_set=("eval_set", "first"),
+    N_min=("N", "min"), N_max=("N", "max"), D_max=("D", "max"), loss_min=("loss", "min"),
+).style.format({"N_min": "{:.3g}", "N_max": "{:.3g}", "D_max": "{:.3g}", "loss_min": "{:.3f}"})
+"""),
+    code("""
+result = fit(runs, groups="group", sampler=SAMPLER, seed=3)
+diag = result.diagnostics
+print(f"{len(result.runs)} runs in {len(result.groups)} groups; divergences "
+      f"{diag.attrs['divergences']}, max R-hat {float(diag['r_hat'].max()):.3f}, "
+      f"min bulk ESS {float(diag['ess_bulk'].min()):.0f}")
+show(plot_fit(result, ci_prob=CI_PROB))
+"""),
+    md("""
+## Forecast at 10T parameters
+
+Three scenarios: compute-optimal $D$ (per posterior draw), Hoffmann's 20 tokens/parameter
+rule, and an over-trained model at 100 tokens/parameter. `loss` is the mean curve (the law
+itself); `reducible_loss` is $L - E$; `frontier_return` is the loss drop bought by 10× more
+compute along the compute-optimal frontier.
+"""),
+    code("""
+SCENARIOS = [
+    Scenario("compute_optimal"),
+    Scenario("tokens_per_param", 20.0),
+    Scenario("tokens_per_param", 100.0, name="over-trained, 100 tokens/param"),
+]
+summary = forecast(result, N=N_TARGET, scenarios=SCENARIOS, group=FORECAST_GROUP,
+                   ci_prob=CI_PROB, seed=0)
+forecast_table(summary)
+"""),
+    code("""
+probability_table(summary).round(3)
+"""),
+    code("""
+show(forecast_figure(result, summary, group=FORECAST_GROUP), "02_loss_at_10T.png")
+"""),
+    md("""
+## Every group, and a new one
+
+The same compute-optimal forecast on each group's own eval text, and for a **new group**
+drawn from the population (an eval text not in the data): the floors differ between texts,
+so the new group's interval is the widest.
+"""),
+    code("""
+rows = {}
+for group in [*result.groups, None]:
+    s = forecast(result, N=N_TARGET, scenarios=[Scenario("compute_optimal")], group=group,
+                 ci_prob=CI_PROB, seed=0).isel(scenario=0).sel(ci_prob=CI_PROB)
+    lo, hi = s["loss_eti"].values
+    rows[group or "new group"] = {
+        "loss (nats/token)": float(s["loss"]), "90% lower": lo, "90% upper": hi,
+        "L - E (nats/token)": float(s["reducible_loss"]),
+        "dL per 10x C (nats/token)": float(s["frontier_return"]),
+        "tokens/param": float(s["tokens_per_param"]),
+    }
+by_group = pd.DataFrame.from_dict(rows, orient="index")
+by_group.round(4)
+"""),
+    md("## Answer"),
+    code("""
+point = summary.sel(ci_prob=CI_PROB)
+co, over = point.isel(scenario=0), point.sel(scenario="over-trained, 100 tokens/param")
+L_lo, L_hi = co["loss_eti"].values
+R_lo, R_hi = co["reducible_loss_eti"].values
+F_lo, F_hi = co["frontier_return_eti"].values
+answer = (
+    f"**Answer.** A {N_TARGET:.0e}-parameter model trained compute-optimally "
+    f"(D = {float(co['D']):.2g} tokens, {float(co['tokens_per_param']):.0f} tokens/parameter, "
+    f"C = {float(co['C']):.2g} FLOP) is forecast to reach {float(co['loss']):.3f} nats/token "
+    f"(90%: {L_lo:.3f}-{L_hi:.3f}) on the {FORECAST_GROUP} validation text, "
+    f"{float(co['reducible_loss']):.3f} nats/token (90%: {R_lo:.3f}-{R_hi:.3f}) above the "
+    f"fitted entropy floor; at that scale 10x more compute buys only "
+    f"{float(co['frontier_return']):.4f} nats/token (90%: {F_lo:.4f}-{F_hi:.4f}), and "
+    f"over-training to 100 tokens/parameter gives {float(over['loss']):.3f} nats/token. "
+    f"For a new eval text drawn from the population the compute-optimal forecast is "
+    f"{by_group.loc['new group', 'loss (nats/token)']:.3f} nats/token "
+    f"(90%: {by_group.loc['new group', '90% lower']:.3f}-"
+    f"{by_group.loc['new group', '90% upper']:.3f})."
+)
+display(Markdown(answer))
+"""),
+]
+
+# ----------------------------------------------------------------------------- case 3
+CASE_3 = [
+    md(r"""
+# 3. When do we run out of text?
+
+**Question.** How many training tokens does a compute-optimal (or over-trained) 10T model
+need, is that more than the stock of public human-generated text, what does repeating the
+stock cost in loss, and in which year does the frontier's training-set size reach the
+stock — compared with Villalobos et al. (2024): median 2028, between 2026 and 2032?
+
+Ingredients, each a posterior or a prior:
+* the law, fitted to Gadre et al.'s small runs on C4 and two other corpora (forecast for
+  the `c4` group): the compute-optimal $D^*(N)$ of every draw;
+* the stock of text: lognormal prior from Villalobos et al. 2024 (median $3\times10^{14}$
+  tokens, 90% interval $10^{14}$-$10^{15}$);
+* the repeated-data penalty of Muennighoff et al. (2023) ($R_D^*$ from its prior);
+* a Bayesian log-linear trend of frontier training-set size against publication date,
+  fitted to Epoch AI's notable models.
+"""),
+    code(
+        COMMON
+        + """
+import json
+
+import xarray as xr
+
+from forecast import allocate, exhaustion, fit, fit_dataset_trend, load_dataset
+from forecast.exhaustion import DEFAULT_STOCK, VILLALOBOS_YEAR
+from forecast.plots import plot_exhaustion
+from forecast.trend import TREND_SAMPLER
+
+N_TARGET = 1e13  # parameters
+GROUP = "c4"
+TREND = SAMPLER if FAST else TREND_SAMPLER
+"""
+    ),
+    code("""
+runs = load_dataset("gadre2024").query("eval_set == 'c4_val'").reset_index(drop=True)
+result = fit(runs, groups="corpus", sampler=SAMPLER, seed=5)
+notable = load_dataset("epoch_notable")
+trend = fit_dataset_trend(notable, sampler=TREND, seed=0)
+print(f"law: {len(result.runs)} runs, groups {result.groups}, converged {result.converged}")
+print(f"trend: {trend.attrs['n_models']} {trend.attrs['subset']} models since "
+      f"{trend.attrs['since']:.0f}, growth {trend.attrs['growth_per_year_median']:.2f}x/year "
+      f"(90%: {trend.attrs['growth_per_year_lower']:.2f}-{trend.attrs['growth_per_year_upper']:.2f})")
+"""),
+    md("""
+## Tokens needed against the stock
+
+The compute-optimal token count of every posterior draw, for model sizes from 1B to 100T
+parameters, against the stock prior, with Epoch's notable language models for reference.
+"""),
+    code("""
+sizes = np.geomspace(1e9, 1e14, 30)
+need = allocate(result, N=sizes, group=GROUP)["D"]
+q = need.quantile([(1 - CI_PROB) / 2, 0.5, (1 + CI_PROB) / 2], dim=("chain", "draw")).values
+s_lo, s_hi = DEFAULT_STOCK.implied_interval(CI_PROB)
+fig, ax = plt.subplots(figsize=(7.5, 4.8))
+ax.fill_between(sizes, q[0], q[2], color="C0", alpha=0.25, lw=0,
+                label=f"compute-optimal D*, {CI_PROB:.0%} equal-tailed interval")
+ax.plot(sizes, q[1], color="C0", label="compute-optimal D*, posterior median")
+ax.axhspan(s_lo, s_hi, color="0.5", alpha=0.2, lw=0,
+           label=f"stock of human text, {CI_PROB:.0%} prior interval")
+ax.axhline(DEFAULT_STOCK.median, color="0.3", ls="--", lw=1, label="stock, prior median")
+lm = notable.dropna(subset=["N", "D"])
+ax.scatter(lm["N"], lm["D"], s=10, c="C3", alpha=0.6, label="Epoch notable models (N, D)")
+ax.axvline(N_TARGET, color="k", lw=0.8, ls=":")
+ax.set(xscale="log", yscale="log", xlabel="model size N (parameters)",
+       ylabel="training tokens D (tokens)",
+       title=f"tokens needed vs the stock (law fitted to Gadre et al., group {GROUP})")
+ax.legend(fontsize=8, loc="upper left")
+show(fig)
+"""),
+    md("""
+## Exhaustion at 10T parameters
+
+Per scenario: tokens needed, $P(D > S)$, epochs over the stock $D/S$, the loss penalty of
+repeating the stock instead of having fresh data, and the year the frontier trend reaches
+the tokens needed. The exhaustion year itself is when the trend line reaches the stock.
+"""),
+    code("""
+out = exhaustion(result, N=N_TARGET, trend=trend, group=GROUP, ci_prob=CI_PROB, seed=0)
+cols = {}
+for i, name in enumerate(out["scenario"].values):
+    cell = {}
+    for var, fmt in (("D_needed", ".3g"), ("epochs_needed", ".2f"),
+                     ("loss_penalty", ".4f"), ("year_needed", ".1f")):
+        lo, hi = out[f"{var}_ci"].isel(scenario=i).values
+        cell[f"{var} ({out[var].attrs['units']})"] = (
+            f"{float(out[f'{var}_median'].isel(scenario=i)):{fmt}} [{lo:{fmt}}, {hi:{fmt}}]")
+    cell["P(D > stock)"] = f"{float(out['p_exhausted'].isel(scenario=i)):.3f}"
+    cols[str(name)] = cell
+pd.DataFrame(cols)
+"""),
+    code("""
+show(plot_exhaustion(out), "03_running_out_of_text.png")
+"""),
+    md("""
+The trend itself: frontier training-set sizes against publication date, the posterior of
+the trend line, and the stock.
+"""),
+    code("""
+years = np.linspace(2018, 2036, 60)
+since_centre = xr.DataArray(years, dims="year") - trend.attrs["year_centre"]
+line = trend["intercept"] + trend["slope"] * since_centre  # log10 tokens
+band = (10.0 ** line).quantile([(1 - CI_PROB) / 2, 0.5, (1 + CI_PROB) / 2],
+                               dim=("chain", "draw")).values
+fig, ax = plt.subplots(figsize=(7.5, 4.5))
+ax.scatter(trend["year"], trend["tokens"], s=14, c="C3", label="frontier models (Epoch AI)")
+ax.fill_between(years, band[0], band[2], color="C0", alpha=0.25, lw=0,
+                label=f"trend line, {CI_PROB:.0%} equal-tailed interval")
+ax.plot(years, band[1], color="C0", label="trend line, posterior median")
+ax.axhspan(s_lo, s_hi, color="0.5", alpha=0.2, lw=0,
+           label=f"stock of human text, {CI_PROB:.0%} prior interval")
+ax.axvspan(VILLALOBOS_YEAR["lower"], VILLALOBOS_YEAR["upper"], color="C1", alpha=0.12, lw=0,
+           label=f"Villalobos et al. 2024, {VILLALOBOS_YEAR['interval']}")
+ax.set(yscale="log", xlabel="publication date (year)", ylabel="training tokens D (tokens)",
+       title="frontier training-set size against date")
+ax.legend(fontsize=8, loc="upper left")
+show(fig)
+"""),
+    md("## Answer"),
+    code("""
+co = out.sel(scenario="compute_optimal")
+D_lo, D_hi = co["D_needed_ci"].values
+y_lo, y_hi = out["exhaustion_year_ci"].values
+year = float(out["exhaustion_year_median"])
+ref = json.loads(out.attrs["villalobos_year"])
+overlap = max(0.0, min(y_hi, ref["upper"]) - max(y_lo, ref["lower"]))
+answer = (
+    f"**Answer.** A {N_TARGET:.0e}-parameter model trained compute-optimally on C4-like text "
+    f"needs {float(co['D_needed_median']):.2g} tokens (90%: {D_lo:.2g}-{D_hi:.2g}), more than "
+    f"the stock of public human text (prior median {DEFAULT_STOCK.median:.1e} tokens) with "
+    f"probability {float(co['p_exhausted']):.2f}; repeating the stock instead costs "
+    f"{float(co['loss_penalty_median']):.4f} nats/token (median), and at 100 tokens/parameter "
+    f"the probability is {float(out['p_exhausted'].sel(scenario='100_tokens_per_param')):.2f}. "
+    f"The frontier training-set trend ({float(out['growth_per_year_median']):.2f}x per year) "
+    f"reaches the stock in {year:.0f} (90%: {y_lo:.0f}-{y_hi:.0f}), against Villalobos et "
+    f"al.'s median {ref['median']:.0f} ({ref['lower']:.0f}-{ref['upper']:.0f}); the two "
+    f"intervals overlap by {overlap:.1f} years."
+)
+display(Markdown(answer))
+"""),
+]
+
+# ----------------------------------------------------------------------------- case 4
+CASE_4 = [
+    md(r"""
+# 4. How much does it depend on my assumptions?
+
+**Question.** The 10T-parameter loss forecast and the probability of running out of text
+rest on choices: the prior preset, how wide the priors are, the law form, the likelihood,
+which corpora are fitted, a compute cutoff, the stock of text, the FLOP convention. Which
+of them move the answer, and by more or less than the posterior's own uncertainty?
+
+The study is `studies/gadre_c4.toml` (Gadre et al.'s runs on C4 validation; forecast for
+the `c4` corpus at $N = 10^{13}$ parameters, compute-optimal $D$): the baseline, then each
+axis varied alone (a one-at-a-time design, what a tornado plot needs). Every configuration
+is fitted on a Dask `LocalCluster`; configurations that differ only in the stock or the
+FLOP convention share one fit. FAST mode keeps two prior presets and the three stocks
+(two fits).
+"""),
+    code(
+        COMMON
+        + """
+import json
+import tomllib
+
+from distributed import Client, LocalCluster
+
+from forecast.plots import plot_tornado
+from forecast.sensitivity import sensitivity
+from forecast.study import axis_effects, load_study, plan
+
+STUDY_FILE = "studies/gadre_c4.toml"
+N_WORKERS = 2
+"""
+    ),
+    code("""
+with open(STUDY_FILE, "rb") as handle:
+    spec = tomllib.load(handle)
+if FAST:
+    spec["axes"] = {"preset": spec["axes"]["preset"][:2], "stock": spec["axes"]["stock"]}
+    spec["sampler"] = {"draws": 150, "tune": 200, "chains": 2}
+    spec["exhaustion_year"] = False
+study = load_study(spec)
+configurations = plan(study)
+print(f"{len(configurations)} configurations, "
+      f"{len({c.fit_key for c in configurations if not c.error})} distinct fits")
+pd.DataFrame([{**c.values, "fit": c.fit_key[:8], "error": c.error} for c in configurations])
+"""),
+    code("""
+cluster = LocalCluster(n_workers=N_WORKERS, threads_per_worker=1, processes=True,
+                       dashboard_address=":0")
+client = Client(cluster)
+try:
+    result = sensitivity(study, client=client)
+finally:
+    client.close()
+    cluster.close()
+print(f"{result.attrs['n_configurations']} configurations, {result.attrs['n_fits_run']} fits, "
+      f"{result.attrs['n_failed']} failed")
+"""),
+    md("""
+## Which choices matter
+
+`axis_effects` gives, for each axis, the smallest and largest forecast over its values with
+the other axes at baseline: the bars of the tornado plot. The grey band is the baseline's
+90% posterior interval: a bar shorter than the band is a choice that matters less than the
+uncertainty the data leave.
+"""),
+    code("""
+effects = axis_effects(result, variable="loss_median")
+effects.to_dataframe().round(4)
+"""),
+    code("""
+show(plot_tornado(result, variable="loss_median"), "04_sensitivity.png")
+"""),
+    code("""
+p_effects = axis_effects(result, variable="p_exhausted")
+show(plot_tornado(result, variable="p_exhausted"))
+p_effects.to_dataframe().round(3)
+"""),
+    md("""
+Prior sensitivity without refitting: power-scaling the prior (and the likelihood) of the
+baseline fit by importance weighting (Kallioinen et al. 2024); values above 0.05 flag a
+parameter whose posterior the prior (or the data) noticeably shapes.
+"""),
+    code("""
+base = {a: (np.inf if v == "inf" else v)
+        for a, v in json.loads(result.attrs["baseline"]).items()
+        if a in result.dims}
+pd.DataFrame({
+    "prior": result["prior_sensitivity"].sel(base).to_series(),
+    "likelihood": result["likelihood_sensitivity"].sel(base).to_series(),
+}).round(3)
+"""),
+    md("## Answer"),
+    code("""
+top, ptop = effects.isel(axis=0), p_effects.isel(axis=0)
+lo, hi = result["loss_ci"].sel(base).values
+answer = (
+    f"**Answer.** Of the {effects.sizes['axis']} choices varied, "
+    f"`{str(top['axis'].values)}` moves the 10T-parameter loss forecast most: from "
+    f"{float(top['low']):.3f} ({top['low_value'].values}) to {float(top['high']):.3f} "
+    f"nats/token ({top['high_value'].values}), a range of {float(top['range']):.3f}, against a "
+    f"baseline forecast of {effects.attrs['baseline_value']:.3f} whose 90% interval is "
+    f"{hi - lo:.3f} nats/token wide; the probability that the compute-optimal token count "
+    f"exceeds the stock of text moves most with `{str(ptop['axis'].values)}` "
+    f"({float(ptop['low']):.2f} to {float(ptop['high']):.2f}, baseline "
+    f"{p_effects.attrs['baseline_value']:.2f})."
+)
+display(Markdown(answer))
+"""),
+]
+
+# ----------------------------------------------------------------------------- case 5
+CASE_5 = [
+    md(r"""
+# 5. Working with saved posteriors
+
+**Question.** Once `scaling-forecast fit` has written a posterior to NetCDF, how do I open
+it (with ArviZ, and with the package's own checked loader), slice groups and draws with
+xarray, draw my own figure, and combine two posteriors?
+
+Two fits from the command line, of Gadre et al.'s runs on C4 validation with the three
+training corpora as groups: one with weak priors, one with the `besiroglu2024` preset.
+"""),
+    code(
+        COMMON
+        + """
+import json
+import subprocess
+import sys
+import tempfile
+
+import arviz as az
+import xarray as xr
+
+import forecast
+
+WORK = Path(tempfile.mkdtemp(prefix="saved-posteriors-"))  # where the CLI writes its files
+_cli = Path(sys.executable).with_name("scaling-forecast")
+CLI = str(_cli) if _cli.exists() else "scaling-forecast"
+SAMPLER_ARGS = ["--draws", str(SAMPLER.draws), "--tune", str(SAMPLER.tune),
+                "--chains", str(SAMPLER.chains)]
+"""
+    ),
+    md("## Two fits from the command line"),
+    code("""
+paths = {}
+for preset in ("weak", "besiroglu2024"):
+    paths[preset] = WORK / f"gadre_{preset}.nc"
+    command = [CLI, "fit", "--dataset", "gadre2024", "--query", "eval_set == 'c4_val'",
+               "--groups", "corpus", "--priors", preset, *SAMPLER_ARGS, "--seed", "1",
+               "--out", str(paths[preset]), "--force"]
+    print("$", " ".join(command[1:]))
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode == 0:
+        print(done.stdout.strip().splitlines()[-1])  # "wrote <out> and <figure>"
+    print(*[line for line in done.stderr.splitlines() if line.startswith("warning:")], sep="\\n")
+    if done.returncode != 0:
+        raise RuntimeError(f"scaling-forecast fit failed ({done.returncode}):\\n{done.stderr}")
+{name: f"{path.stat().st_size / 1e6:.1f} MB" for name, path in paths.items()}
+"""),
+    md("""
+## Open with ArviZ
+
+A saved fit is an ordinary ArviZ `InferenceData` NetCDF: groups `posterior`,
+`sample_stats`, `log_likelihood`, `log_prior`, `observed_data` and `fit_data` (the
+validated runs), with the config, versions and checksums in the root attributes.
+"""),
+    code("""
+idata = az.from_netcdf(paths["weak"])
+print(idata.groups())
+config = json.loads(idata.attrs["config"])
+print({k: idata.attrs[k] for k in ("package_version", "law", "seed", "config_hash")})
+print("priors:", config["priors"], "| groups column:", config["groups"],
+      "| sampler:", config["sampler"]["draws"], "draws x", config["sampler"]["chains"], "chains")
+idata.posterior["E_group"]
+"""),
+    md("""
+## Open with the package's loader
+
+`forecast.load` checks the format version and recomputes the config hash, the data hash
+and the posterior checksum (an edited or truncated file raises `IncompatibleFileError`),
+and returns the same `Fit` object `fit` returns: ready for `predict`, `forecast`,
+`exhaustion` …
+"""),
+    code("""
+fits = {name: forecast.load(path) for name, path in paths.items()}
+weak = fits["weak"]
+same = bool(np.array_equal(idata.posterior["alpha"].values, weak.posterior["alpha"].values))
+print(f"config {weak.config.config_hash}, {len(weak.runs)} runs, groups {weak.groups}, "
+      f"converged {weak.converged}; identical draws via both loaders: {same}")
+loss = forecast.predict(weak, N=4e8, D=8e9, group="c4")  # a 400M model on 20 tokens/param
+lo, med, hi = interval(loss)
+print(f"predicted loss of a 400M-parameter c4 model on 8e9 tokens: {med:.3f} nats/token "
+      f"(90%: {lo:.3f}-{hi:.3f})")
+"""),
+    md("## Slice groups and draws with xarray"),
+    code("""
+post = idata.posterior
+c4_floor = post["E_group"].sel(group="c4")  # one group: dims (chain, draw)
+first_chain = post["alpha"].sel(chain=0)  # one chain
+thinned = post[["E", "alpha", "beta"]].isel(draw=slice(None, None, 5))  # every 5th draw
+late = post["beta"].where(post["draw"] >= post.sizes["draw"] // 2, drop=True)  # 2nd half
+by_group = post["E_group"].quantile([0.05, 0.5, 0.95], dim=("chain", "draw"))
+divergent = int(idata.sample_stats["diverging"].sum())
+print(f"c4 floor draws {dict(c4_floor.sizes)}, thinned {dict(thinned.sizes)}, "
+      f"second half {dict(late.sizes)}, divergent transitions: {divergent}")
+by_group.to_pandas().round(3)
+"""),
+    md("""
+## Combine two posteriors
+
+Stack the two fits' draws of $\\alpha$ along a new `preset` dimension to compare them, then
+pool the draws of both (equal weights) into one sample: a mixture of the two analyses.
+"""),
+    code("""
+alphas = xr.concat([f.posterior["alpha"] for f in fits.values()],
+                   dim=pd.Index(list(fits), name="preset"))
+hdis = az.hdi(alphas.to_dataset(name="alpha"), hdi_prob=CI_PROB)["alpha"]
+pooled = alphas.stack(sample=("preset", "chain", "draw")).values
+pooled_hdi = az.hdi(pooled, hdi_prob=CI_PROB)
+table = pd.DataFrame({
+    "median": alphas.median(("chain", "draw")).to_series(),
+    "90% HDI lower": hdis.sel(hdi="lower").to_series(),
+    "90% HDI upper": hdis.sel(hdi="higher").to_series(),
+})
+table.loc["both, pooled"] = [float(np.median(pooled)), *pooled_hdi]
+table.round(4)
+"""),
+    code("""
+floors = xr.concat([f.posterior["E_group"] for f in fits.values()],
+                   dim=pd.Index(list(fits), name="preset"))
+fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+for j, group in enumerate(floors["group"].values):
+    for preset, ls in zip(floors["preset"].values, ("-", "--"), strict=True):
+        x = floors.sel(group=group, preset=preset).values.ravel()
+        left.hist(x, bins=40, density=True, histtype="step", ls=ls, color=f"C{j}",
+                  label=f"{group}, {preset} priors")
+left.set(xlabel="irreducible loss E of each corpus (nats/token)",
+         ylabel="posterior density (per nats/token)", title="floor per training corpus")
+left.legend(fontsize=7)
+for i, preset in enumerate(alphas["preset"].values):
+    right.hist(alphas.sel(preset=preset).values.ravel(), bins=40, density=True, alpha=0.45,
+               color=f"C{i}", label=f"{preset} priors")
+right.hist(pooled, bins=40, density=True, histtype="step", color="k", lw=1.5,
+           label="both, pooled draws")
+for i, preset in enumerate(alphas["preset"].values):
+    lo, hi = hdis.sel(preset=preset).values
+    right.plot([lo, hi], [-0.3 - 0.5 * i] * 2, color=f"C{i}", lw=3)
+right.plot(pooled_hdi, [-0.3 - 0.5 * alphas.sizes["preset"]] * 2, color="k", lw=3,
+           label=f"{CI_PROB:.0%} HDI (bars below zero)")
+right.set(xlabel="parameter exponent alpha (1)", ylabel="posterior density (1)",
+          title="alpha from two saved posteriors, and pooled")
+right.legend(fontsize=7)
+fig.tight_layout()
+show(fig, "05_saved_posteriors.png")
+"""),
+    md("## Answer"),
+    code("""
+weak_m, bes_m = (float(alphas.sel(preset=p).median()) for p in fits)
+E_lo, E_med, E_hi = interval(floors.sel(preset="weak", group="c4"))
+answer = (
+    f"**Answer.** The two posteriors written by `scaling-forecast fit` "
+    f"({len(weak.runs)} runs each) reopen with `az.from_netcdf` and with `forecast.load` "
+    f"(identical draws: {same}); their alpha medians are {weak_m:.3f} (weak priors, 90% HDI "
+    f"{table.iloc[0, 1]:.3f}-{table.iloc[0, 2]:.3f}) and {bes_m:.3f} (besiroglu2024, "
+    f"{table.iloc[1, 1]:.3f}-{table.iloc[1, 2]:.3f}), the equal-weight pool of both has "
+    f"median {float(np.median(pooled)):.3f} (90% HDI {pooled_hdi[0]:.3f}-{pooled_hdi[1]:.3f}), "
+    f"and the floor of the c4 corpus is E = {E_med:.2f} nats/token "
+    f"(90%: {E_lo:.2f}-{E_hi:.2f}) under weak priors."
+)
+display(Markdown(answer))
+"""),
+]
+
+# ----------------------------------------------------------------------------- case 6
+CASE_6 = [
+    md(r"""
+# 6. Does it extrapolate?
+
+**Question.** A forecast at 10T parameters extrapolates far beyond the runs it was fitted
+on. Fitted only on the **smaller** models of a ladder, do the posterior predictive
+intervals contain the losses of the **larger**, held-out models as often as they claim?
+And how do the bands of the usual point fit with bootstrap (Hoffmann / Epoch procedure)
+compare?
+
+Two backtests on bundled data:
+* Gadre et al. (2024), C4 validation, three corpora as groups: fit $N < 4\times10^8$
+  (11M-154M parameters), predict the 411M models (over-trained up to 640 tokens/param);
+* the OLMo model ladder, C4, final checkpoints: fit $N < 2\times10^9$ (190M-1.3B), predict
+  the 3.2B models.
+
+Scores per held-out run: PIT (predictive CDF at the observed loss), hits of the central
+50/80/90/95% intervals, relative error of the median, CRPS (nats/token). FAST mode skips
+the bootstrap baseline (its 4500-start grid search per group dominates the run time).
+"""),
+    code(
+        COMMON
+        + """
+import xarray as xr
+
+from forecast import FitConfig, load_dataset
+from forecast.backtest import backtest
+from forecast.backtest_plots import plot_calibration
+from forecast.joint import select_checkpoints
+
+N_BOOTSTRAP = 0 if FAST else 4000
+"""
+    ),
+    code("""
+gadre = load_dataset("gadre2024").query("eval_set == 'c4_val'").reset_index(drop=True)
+ladder = select_checkpoints(load_dataset("olmo_ladder").query("eval_set == 'c4_en'"))
+backtests = {
+    "Gadre et al. 2024 (411M held out)": backtest(
+        gadre, split="N<4e8", config=FitConfig(groups="corpus", sampler=SAMPLER, seed=2),
+        n_bootstrap=N_BOOTSTRAP, published=(), seed=0),
+    "OLMo ladder (3.2B held out)": backtest(
+        ladder, split="N<2e9", config=FitConfig(sampler=SAMPLER, seed=2),
+        n_bootstrap=N_BOOTSTRAP, published=(), seed=0),
+}
+for name, bt in backtests.items():
+    print(f"{name}: fitted {bt.attrs['n_train']} runs, held out {bt.attrs['n_test']}; "
+          f"divergences {bt.attrs['divergences']}, max R-hat {bt.attrs['max_r_hat']}")
+"""),
+    md("## Scores"),
+    code("""
+columns = ["coverage_50", "coverage_80", "coverage_90", "coverage_95", "median_abs_rel_err",
+           "mean_width_90", "mean_crps"]
+scores = pd.concat({name: bt[columns].to_dataframe() for name, bt in backtests.items()},
+                   names=["backtest"])
+scores.round(3)
+"""),
+    code("""
+for name, bt in backtests.items():
+    show(plot_calibration(bt, title=f"{name}: fit {bt.attrs['n_train']} smaller runs, "
+                                    f"predict {bt.attrs['n_test']} larger"))
+"""),
+    md("""
+Both backtests together: the PIT values of every held-out run of the two ladders, for the
+methods both have.
+"""),
+    code("""
+models = sorted(set.intersection(*(set(map(str, bt["model"].values))
+                                   for bt in backtests.values())))
+keep = ["pit", "hit_50", "hit_90", "rel_err"]
+pooled = xr.concat([bt[keep].sel(model=models).reset_coords(drop=True)
+                    for bt in backtests.values()], dim="run")
+n_held = pooled.sizes["run"]
+show(plot_calibration(pooled, title=f"two ladders: {n_held} held-out larger runs"),
+     "06_backtests.png")
+"""),
+    md("## Answer"),
+    code("""
+coverage = pooled[["hit_50", "hit_90"]].mean("run")
+err = float(abs(pooled["rel_err"].sel(model="ours")).median())
+if "bootstrap" in models:
+    baseline = (f"the point fit's bootstrap bands contained "
+                f"{float(coverage['hit_90'].sel(model='bootstrap')):.0%} at 90% "
+                f"({float(coverage['hit_90'].sel(model='bootstrap+noise')):.0%} with its "
+                f"residual noise added)")
+else:
+    baseline = "the bootstrap baseline was not run (FAST mode)"
+parts = ", ".join(f"{bt.attrs['n_test']} in {name}" for name, bt in backtests.items())
+answer = (
+    f"**Answer.** Fitted only on smaller models and asked for the losses of {n_held} larger "
+    f"held-out runs ({parts}), our 90% posterior predictive intervals contained "
+    f"{float(coverage['hit_90'].sel(model='ours')):.0%} of the observed losses and the 50% "
+    f"intervals {float(coverage['hit_50'].sel(model='ours')):.0%}, with a median absolute "
+    f"error of {100 * err:.2f}% of the loss; {baseline}."
+)
+display(Markdown(answer))
+"""),
+]
+
+NOTEBOOKS = {
+    "01_chinchilla_bayesian": CASE_1,
+    "02_loss_at_10T": CASE_2,
+    "03_running_out_of_text": CASE_3,
+    "04_sensitivity": CASE_4,
+    "05_saved_posteriors": CASE_5,
+    "06_backtests": CASE_6,
+}
+
+
+def build(stem: str, cells: list) -> nbformat.NotebookNode:
+    """Assemble one notebook: the tagged parameters cell, then ``cells``, stable cell ids."""
+    parameters = new_code_cell(PARAMETERS.strip("\n"), metadata={"tags": ["parameters"]})
+    nb = new_notebook(
+        cells=[parameters, *cells],
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+        },
+    )
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"{stem.replace('_', '-')}-{i:02d}"
+    return nb
+
+
+def main() -> None:
+    """Write every notebook next to this script."""
+    for stem, cells in NOTEBOOKS.items():
+        nb = build(stem, cells)
+        nbformat.validate(nb)
+        nbformat.write(nb, HERE / f"{stem}.ipynb")
+        print(f"wrote {stem}.ipynb ({len(nb.cells)} cells)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,450 @@
+"""The end-to-end report: fit, forecast, figures and a markdown summary in one directory.
+
+:func:`report` runs the whole job on one runs table — the fit (:func:`forecast.fit.fit`),
+the scenario forecast at N (:func:`forecast.scenarios.forecast`), the compute-optimal
+frontier (:func:`forecast.allocation.allocate`), data exhaustion when the law supports it
+(:func:`forecast.exhaustion.exhaustion`), the figures — and writes them next to a
+``report.md`` that links everything. Every file is written atomically; nothing is
+overwritten without ``overwrite=True``. :func:`forecast_table` formats a forecast summary
+for the CLI and the markdown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from forecast import _idata
+from forecast.allocation import allocate
+from forecast.catalog import load_dataset
+from forecast.config import FitConfig
+from forecast.diagnostics import failures
+from forecast.errors import ConfigError
+from forecast.fit import Fit, fit, package_versions
+from forecast.io import save, write_atomic
+from forecast.scenarios import Scenario, forecast
+from forecast.units import CI_PROB, FLOP_PER_PARAM_TOKEN
+
+#: Steps reported to the ``progress`` callback, in order.
+REPORT_STEPS = ("fitting", "forecasting", "data exhaustion", "drawing figures", "writing")
+#: Files a report writes (key -> file name in the output directory).
+REPORT_FILES = {
+    "report": "report.md",
+    "posterior": "posterior.nc",
+    "forecast": "forecast.nc",
+    "exhaustion": "exhaustion.nc",
+    "fit_figure": "fit.png",
+    "forecast_figure": "forecast.png",
+    "exponents_figure": "exponents.png",
+    "allocation_figure": "allocation.png",
+    "exhaustion_figure": "exhaustion.png",
+}
+#: Budgets on the frontier curve of the figures.
+FRONTIER_POINTS = 60
+_COLUMNS = {
+    "N": ("N (parameters)", ".3g"),
+    "D": ("D (tokens)", ".3g"),
+    "tokens_per_param": ("tokens/param", ".3g"),
+    "C": ("C (FLOP)", ".3g"),
+    "loss": ("loss, mean curve (nats/token)", ".3f"),
+    "loss_new_run": ("loss, one new run (nats/token)", ".3f"),
+    "reducible_loss": ("L - E (nats/token)", ".3f"),
+    "frontier_return": ("dL per 10x C on frontier", ".4f"),
+    "data_return": ("dL per 10x D at fixed N", ".4f"),
+}
+
+
+@dataclass(frozen=True)
+class Report:
+    """What :func:`report` made.
+
+    Attributes
+    ----------
+    fit : Fit
+        The fitted posterior.
+    forecast : xarray.Dataset
+        The forecast summary (:func:`forecast.scenarios.forecast`).
+    files : mapping of str to Path
+        Written files by key of :data:`REPORT_FILES` (exhaustion files only when made).
+    """
+
+    fit: Fit
+    forecast: xr.Dataset
+    files: Mapping[str, Path]
+
+
+def forecast_table(summary: xr.Dataset, *, ci_kind: str = "eti") -> pd.DataFrame:
+    """Format a forecast summary as text cells ``median [lower, upper]``, one row per scenario.
+
+    Parameters
+    ----------
+    summary : xarray.Dataset
+        Output of :func:`forecast.scenarios.forecast`.
+    ci_kind : {"eti", "hdi"}
+        Interval kind shown; the probability is ``summary.attrs["ci_prob"]``. Equal-tailed
+        by default: N, D, C and tokens/param span decades, and an ETI transforms with the
+        quantity (the HDI of D is not the HDI of D/N times N).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``scenario``; columns name their units.
+    """
+    prob = float(summary.attrs["ci_prob"])
+    rows = {}
+    for name in summary["scenario"].values:
+        point = summary.sel(scenario=name, ci_prob=prob)
+        cells = {}
+        for var, (label, fmt) in _COLUMNS.items():
+            lo, hi = point[f"{var}_{ci_kind}"].values
+            median = float(point[var])
+            if np.isclose(lo, hi, rtol=1e-9) and np.isclose(lo, median, rtol=1e-9):
+                cells[label] = f"{median:{fmt}}"
+            else:
+                cells[label] = f"{median:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+        rows[str(name)] = cells
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "scenario"
+    return frame
+
+
+def probability_table(summary: xr.Dataset) -> pd.DataFrame:
+    """Return P(mean-curve loss < x) per scenario (rows) and threshold x (columns)."""
+    p = summary["p_loss_below"]
+    return pd.DataFrame(
+        p.values,
+        index=pd.Index([str(s) for s in p["scenario"].values], name="scenario"),
+        columns=[f"P(L < {x:g})" for x in p["threshold"].values],
+    )
+
+
+def rich_tables(summary: xr.Dataset) -> list:
+    """Rich tables of a forecast summary for the terminal: quantities × scenarios, P(L < x).
+
+    Parameters
+    ----------
+    summary : xarray.Dataset
+        Output of :func:`forecast.scenarios.forecast`.
+
+    Returns
+    -------
+    list of rich.table.Table
+        The forecast table and the tail-probability table.
+    """
+    from rich.table import Table
+
+    frame = forecast_table(summary).T
+    main = Table(
+        title=f"forecast at N = {summary.attrs['N']:.3g} parameters ({summary.attrs['law']}, "
+        f"{summary.attrs['group']})",
+        show_lines=True,
+    )
+    main.caption = (
+        f"posterior median [{summary.attrs['ci_prob']:.0%} equal-tailed interval]; loss = mean "
+        f"curve; C = {summary.attrs['flop_per_param_token']:g}ND; dL = loss drop per 10x"
+    )
+    probs = probability_table(summary).map(lambda v: f"{v:.3f}")
+    tail = Table(title="P(mean-curve loss < x), x in nats/token")
+    for table, data, first in ((main, frame, "quantity"), (tail, probs, "scenario")):
+        table.add_column(first)
+        for column in data.columns:
+            table.add_column(str(column), justify="right")
+        for name, row in data.iterrows():
+            table.add_row(str(name), *[str(v).replace(" [", "\n[") for v in row])
+    return [main, tail]
+
+
+def forecast_figure(result: Fit, summary: xr.Dataset, *, group: str | None = None):
+    """Loss-vs-compute figure of a forecast: runs, frontier band, scenario points.
+
+    Parameters
+    ----------
+    result : Fit
+        The fit the forecast came from (its runs are drawn).
+    summary : xarray.Dataset
+        Output of :func:`forecast.scenarios.forecast` for ``result``.
+    group : str, optional
+        The group the forecast used (``None`` = new group: every run is drawn).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        See :func:`forecast.plots.plot_forecast`.
+    """
+    from forecast.plots import plot_forecast
+
+    frontier = _frontier(result, summary, group)
+    runs = result.runs
+    if group is not None and result.config.groups is not None:
+        runs = runs[runs[result.config.groups].astype(str) == group]
+    return plot_forecast(frontier, summary, runs=runs)
+
+
+def _frontier(result: Fit, summary: xr.Dataset, group: str | None) -> xr.Dataset:
+    k = float(summary.attrs["flop_per_param_token"])
+    runs_C = k * result.runs["N"] * result.runs["D"]
+    top = np.nanmax(summary["C_eti"].sel(ci_prob=max(summary["ci_prob"].values)).values)
+    top = max(float(top), float(runs_C.max())) * 3.0
+    grid = np.geomspace(float(runs_C.min()) / 2.0, top, FRONTIER_POINTS)
+    seed = int(summary.attrs["seed"])
+    return allocate(result, C=grid, group=group, flop_per_param_token=k, seed=seed)
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    """Format a frame as a markdown pipe table (no extra dependency)."""
+    header = [str(frame.index.name or "")] + [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for index, row in frame.iterrows():
+        lines.append("| " + " | ".join([str(index)] + [str(v) for v in row]) + " |")
+    return "\n".join(lines)
+
+
+def _diagnostics_frame(table: xr.Dataset) -> pd.DataFrame:
+    frame = table.to_dataframe()
+    if len(frame) > 40:
+        frame = frame[~frame.index.str.startswith(("log_", "z_"))]
+    return frame.map(lambda v: f"{v:.3f}" if abs(v) < 10 else f"{v:.0f}")
+
+
+def _exhaustion_section(result: Fit, N: float, group: str | None, seed: int):
+    """(dataset or None, markdown lines) for data exhaustion; a hook when unsupported."""
+    try:
+        from forecast.exhaustion import exhaustion
+    except ImportError:
+        return None, ["Data exhaustion: `forecast.exhaustion` is not available here."]
+    try:
+        ds = exhaustion(result, N=N, group=group, seed=seed)
+    except ConfigError as exc:
+        return None, [f"Data exhaustion was not computed: {exc}"]
+    rows = {}
+    for i, name in enumerate(ds["scenario"].values):
+        cells = {"P(tokens needed > stock)": f"{float(ds['p_exhausted'][i]):.3f}"}
+        for var, label, fmt in (
+            ("D_needed", "tokens needed", ".3g"),
+            ("epochs_needed", "epochs over the stock", ".3g"),
+            ("loss_penalty", "loss penalty (nats/token)", ".2g"),
+        ):
+            lo, hi = ds[f"{var}_ci"].isel(scenario=i).values
+            cells[label] = f"{float(ds[f'{var}_median'][i]):{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+        rows[str(name)] = cells
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "scenario"
+    lo, hi = ds["stock_ci"].values
+    lines = [
+        f"Stock of usable human text (prior): median {float(ds['stock_median']):.3g} tokens, "
+        f"{ds.attrs['ci_prob']:.0%} interval [{lo:.3g}, {hi:.3g}]. Intervals are "
+        f"{ds.attrs['ci_kind'].upper()}s.",
+        "",
+        _markdown(frame),
+    ]
+    return ds, lines
+
+
+def _check_free(paths: Sequence[Path], overwrite: bool) -> None:
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(f"{', '.join(existing)} exists; pass overwrite=True (--force)")
+
+
+def _save_figure(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+    plt.close(fig)
+    return path
+
+
+def report(
+    runs: pd.DataFrame | str | Path,
+    out_dir: str | Path,
+    *,
+    config: FitConfig = FitConfig(),
+    N: float = 1e13,
+    scenarios: Sequence[Scenario | Mapping] | None = None,
+    group: str | None = None,
+    ci_prob: float = CI_PROB,
+    flop_per_param_token: float = FLOP_PER_PARAM_TOKEN,
+    source: str = "",
+    overwrite: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Report:
+    """Fit, forecast, draw and write a markdown report with its NetCDF files and figures.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame or path
+        Runs in the tidy schema (``N`` parameters, ``D`` tokens, ``loss`` nats/token).
+    out_dir : str or Path
+        Output directory (created); files are named as in :data:`REPORT_FILES`.
+    config : FitConfig
+        Law, priors, grouping, likelihood, sampler and seed of the fit.
+    N : float
+        Total parameters of the forecast model.
+    scenarios : sequence of Scenario or mapping, optional
+        Forecast scenarios; default compute-optimal, 20 and 100 tokens/param.
+    group : str, optional
+        Group to forecast; ``None`` = a new group from the population.
+    ci_prob : float
+        Headline interval probability of the tables and figures.
+    flop_per_param_token : float
+        FLOP per parameter per token, :math:`k` in :math:`C = k N D`.
+    source : str
+        Where the runs came from (dataset name, file, query), printed in the report.
+    overwrite : bool
+        Replace existing files.
+    progress : callable, optional
+        Called as ``progress(step_index, n_steps, description)`` before each step of
+        :data:`REPORT_STEPS`.
+
+    Returns
+    -------
+    Report
+        The fit, the forecast summary and the written files.
+
+    Raises
+    ------
+    FileExistsError
+        An output exists and ``overwrite`` is false (checked before any work).
+    DataError
+        Invalid runs.
+    ConfigError
+        Invalid config or scenarios.
+    """
+    out = Path(out_dir)
+    paths = {key: out / name for key, name in REPORT_FILES.items()}
+    _check_free(list(paths.values()), overwrite)
+
+    def step(name: str) -> None:
+        if progress is not None:
+            progress(REPORT_STEPS.index(name), len(REPORT_STEPS), name)
+
+    step("fitting")
+    result = fit(runs, config=config)
+    step("forecasting")
+    summary = forecast(
+        result,
+        N=N,
+        scenarios=scenarios,
+        group=group,
+        ci_prob=ci_prob,
+        flop_per_param_token=flop_per_param_token,
+        seed=config.seed,
+    )
+    step("data exhaustion")
+    exhausted, exhaustion_lines = _exhaustion_section(result, N, group, config.seed)
+    step("drawing figures")
+    from forecast.plots import plot_allocation, plot_exponents, plot_fit
+
+    published = load_dataset("published_fits")
+    frontier = _frontier(result, summary, group)
+    figures = {
+        "fit_figure": plot_fit(result, ci_prob=ci_prob),
+        "forecast_figure": forecast_figure(result, summary, group=group),
+        "exponents_figure": plot_exponents(result, published, ci_prob=ci_prob),
+        "allocation_figure": plot_allocation(frontier, published=published, ci_prob=ci_prob),
+    }
+    if exhausted is not None:
+        from forecast.plots import plot_exhaustion
+
+        figures["exhaustion_figure"] = plot_exhaustion(exhausted)
+    step("writing")
+    written = {key: _save_figure(fig, paths[key]) for key, fig in figures.items()}
+    written["posterior"] = save(result, paths["posterior"], overwrite=True)
+    written["forecast"] = write_atomic(
+        paths["forecast"], lambda tmp: _idata.dataset_to_netcdf(summary, tmp)
+    )
+    if exhausted is not None:
+        written["exhaustion"] = write_atomic(
+            paths["exhaustion"], lambda tmp: _idata.dataset_to_netcdf(exhausted, tmp)
+        )
+    text = _report_text(
+        result, summary, exhaustion_lines, written, source=source, frontier=frontier
+    )
+    written["report"] = write_atomic(paths["report"], lambda tmp: Path(tmp).write_text(text))
+    return Report(fit=result, forecast=summary, files=written)
+
+
+def _report_text(result, summary, exhaustion_lines, files, *, source, frontier) -> str:
+    runs, config, diag = result.runs, result.config, result.diagnostics
+    prob = float(summary.attrs["ci_prob"])
+    problems = failures(diag)
+    verdict = "PASSED" if not problems else "FAILED: " + "; ".join(problems)
+    k = float(summary.attrs["flop_per_param_token"])
+    slope = np.polyfit(
+        np.log(frontier["C"].median(("chain", "draw")).values),
+        np.log(frontier["N"].median(("chain", "draw")).values),
+        1,
+    )[0]
+
+    def link(key: str, caption: str) -> list[str]:
+        return [f"![{caption}]({files[key].name})", ""] if key in files else []
+
+    groups = ", ".join(result.groups)
+    lines = [
+        f"# Scaling-law forecast: {config.law} law, N = {summary.attrs['N']:.3g} parameters",
+        "",
+        f"Data: {source or 'runs table'} — {len(runs)} runs, groups: {groups}; "
+        f"N {runs['N'].min():.3g}–{runs['N'].max():.3g} parameters, "
+        f"D {runs['D'].min():.3g}–{runs['D'].max():.3g} tokens, "
+        f"loss {runs['loss'].min():.3f}–{runs['loss'].max():.3f} nats/token.",
+        "",
+        f"Fit: law `{config.law}` (sampler {_idata.attrs(result.idata).get('sampler_used')}), "
+        f"priors `{config.priors if isinstance(config.priors, str) else 'custom'}`, "
+        f"groups `{config.groups}`, likelihood `{config.likelihood}`, "
+        f"{config.sampler.chains} chains × {config.sampler.draws} draws, seed {config.seed}, "
+        f"config hash `{config.config_hash}`. Posterior: [`{files['posterior'].name}`]"
+        f"({files['posterior'].name}).",
+        "",
+        "## Sampler diagnostics",
+        "",
+        f"Divergences: {diag.attrs['divergences']}; min E-BFMI: {diag.attrs['ebfmi_min']:.2f}; "
+        f"**{verdict}**.",
+        "",
+        _markdown(_diagnostics_frame(diag)),
+        "",
+        *link("fit_figure", "data and fitted law"),
+        "## Forecast",
+        "",
+        f"Forecast for {summary.attrs['group']} (`group=None` draws a new group from the "
+        f"population). Cells: posterior median [{prob:.0%} equal-tailed interval]. "
+        "`loss, mean curve` is the law itself; `one new run` adds the fitted run-to-run noise. C = "
+        f"{k:g}·N·D FLOP. Returns are the loss drop per 10× compute along the "
+        "compute-optimal frontier at the scenario's compute, and per 10× tokens at fixed N "
+        f"(diminishing returns). Full summaries (median, 50/80/90/95% ETI and HDI): "
+        f"[`{files['forecast'].name}`]({files['forecast'].name}).",
+        "",
+        _markdown(forecast_table(summary)),
+        "",
+        "Probability that the mean-curve loss is below a threshold (nats/token):",
+        "",
+        _markdown(probability_table(summary).map(lambda v: f"{v:.3f}")),
+        "",
+        *link("forecast_figure", "loss against compute with the forecast"),
+        "## Compute-optimal allocation",
+        "",
+        f"Along the posterior-median frontier, N* grows as C^{slope:.3f} over the plotted "
+        "range (Hoffmann et al. 2022 report 0.46–0.50; Besiroglu et al. 2024 0.51).",
+        "",
+        *link("allocation_figure", "compute-optimal allocation"),
+        "## Posterior against published fits",
+        "",
+        *link("exponents_figure", "exponents and floor against published fits"),
+        "## Data exhaustion",
+        "",
+        *exhaustion_lines,
+        "",
+        *link("exhaustion_figure", "tokens needed against the stock of human text"),
+        "## Reproducibility",
+        "",
+        "```json",
+        json.dumps({"config": config.to_dict(), "versions": package_versions()}, indent=1),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)

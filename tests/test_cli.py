@@ -1,0 +1,267 @@
+"""The command line: datasets, fit, inspect, and every way a user can get it wrong.
+
+One real fit (an ill-posed one: three runs, ten tuning steps) goes through ``fit`` and is
+shared by the tests of ``inspect``, of sampler trouble and of ``--strict``; the other tests
+stub the sampler out or stop before it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from forecast import _idata, cli, list_datasets, load, save
+from forecast.cli import app
+
+runner = CliRunner()
+WIDE = {"COLUMNS": "250"}  # rich tables as wide as they need
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args], env=WIDE)
+
+
+def one_line_error(result, code: int) -> str:
+    """The command failed with ``code`` and one line on stderr, not a traceback."""
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    assert isinstance(result.exception, SystemExit)  # typer.Exit, not an uncaught error
+    text = result.stderr.strip()
+    assert text.startswith("error: ") and "\n" not in text, text
+    assert "Traceback" not in result.stdout + result.stderr
+    return text
+
+
+# ------------------------------------------------------------------ datasets
+
+
+def test_datasets_lists_every_bundled_dataset_with_rows_and_license():
+    result = invoke("datasets")
+    assert result.exit_code == 0, result.stderr
+    expected = list_datasets()
+    assert len(expected) >= 5
+    for _, row in expected.iterrows():
+        line = next((s for s in result.stdout.splitlines() if f" {row['name']} " in s), None)
+        assert line is not None, f"{row['name']} not listed:\n{result.stdout}"
+        cells = [c.strip() for c in line.split("│")]
+        assert str(row["rows"]) in cells and row["license"] in cells, (line, row.to_dict())
+
+
+# ------------------------------------------------------------------ one real (ill-posed) fit
+
+ILL_POSED = "N,D,loss\n1e8,2e9,3.2\n3e8,6e9,2.9\n1e9,2e10,2.7\n"
+FIT_ARGS = ("--draws", "100", "--tune", "10", "--chains", "2", "--seed", "1")
+
+
+@pytest.fixture(scope="module")
+def ill_posed(tmp_path_factory):
+    """``fit`` on three runs with ten tuning steps: the sampler cannot converge."""
+    folder = tmp_path_factory.mktemp("cli")
+    data = folder / "runs.csv"
+    data.write_text(ILL_POSED)
+    out = folder / "fit.nc"
+    result = invoke("fit", data, *FIT_ARGS, "--out", out)
+    return result, out
+
+
+@pytest.mark.slow
+def test_fit_writes_posterior_and_figure(ill_posed):
+    result, out = ill_posed
+    assert result.exit_code == 0, result.stderr
+    figure = out.with_suffix(".png")
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    fitted = load(out)
+    assert len(fitted.runs) == 3 and fitted.config.seed == 1
+    assert fitted.posterior.sizes["chain"] == 2 and fitted.posterior.sizes["draw"] == 100
+    assert f"wrote {out} and {figure}" in result.stdout.replace("\n", "")
+    assert sorted(p.name for p in out.parent.iterdir()) == ["fit.nc", "fit.png", "runs.csv"]
+
+
+@pytest.mark.slow
+def test_sampler_trouble_is_reported(ill_posed):
+    result, out = ill_posed
+    table = load(out).diagnostics
+    r_hat = float(table["r_hat"].max())
+    assert not table.attrs["passed"]
+    assert r_hat > 1.05 or table.attrs["divergences"] > 0, (r_hat, table.attrs)
+    failures = json.loads(table.attrs["failures"])
+    assert any("R-hat" in f or "divergent" in f for f in failures), failures
+    # the table printed by the command says so, and one warning line names the failures
+    assert "sampler diagnostics" in result.stdout and "FAILED" in result.stdout
+    assert f"divergences: {table.attrs['divergences']}" in result.stdout
+    warning = result.stderr.strip()
+    assert warning.startswith("warning: sampler diagnostics failed: ") and "\n" not in warning
+
+
+@pytest.mark.slow
+def test_strict_exits_3_and_writes_nothing(ill_posed, tmp_path, monkeypatch):
+    _, out = ill_posed
+    failed = load(out)  # the real failed posterior, returned without sampling again
+    monkeypatch.setattr(cli, "run_fit", lambda runs, *, config, strict: failed)
+    data = tmp_path / "runs.csv"
+    data.write_text(ILL_POSED)
+    target = tmp_path / "strict.nc"
+    result = invoke("fit", data, *FIT_ARGS, "--out", target, "--strict")
+    text = one_line_error(result, 3)
+    assert text.startswith("error: sampler diagnostics failed: R-hat > 1.01")
+    assert "sampler diagnostics" in result.stdout  # the table is still shown
+    assert not target.exists() and not target.with_suffix(".png").exists()
+
+
+@pytest.mark.slow
+def test_inspect_shows_config_and_diagnostics(ill_posed):
+    _, out = ill_posed
+    result = invoke("inspect", out)
+    assert result.exit_code == 0, result.stderr
+    assert '"law": "chinchilla"' in result.stdout and '"seed": 1' in result.stdout
+    assert "runs: 3  groups: all" in result.stdout
+    assert "r_hat" in result.stdout and "FAILED" in result.stdout
+
+
+# ------------------------------------------------------------------ error paths (no sampling)
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    def write(text: str) -> Path:
+        path = tmp_path / "runs.csv"
+        path.write_text(text)
+        return path
+
+    return write
+
+
+def test_bad_csv_exits_2_with_one_line(csv_file, tmp_path):
+    data = csv_file("N,D,loss\n7e7,1.4e9,3.4\n4e8,8e9,-2.95\n")
+    result = invoke("fit", data, "--out", tmp_path / "fit.nc")
+    text = one_line_error(result, 2)
+    assert f"{data}: column 'loss', line 3 (1 of 2)" in text
+    assert not (tmp_path / "fit.nc").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "the file is empty"),
+        ("N,D,loss\n", "the table has no rows"),
+        ("params,D,loss\n7e7,1.4e9,3.4\n", "required column 'N' is missing"),
+        ("N,D,loss\n7e7,1.4e9,3.4,9\n", "line 2"),
+        ("N,D,loss\n7,1.4e9,3.4\n", "N below 1000 parameters looks like a unit error"),
+    ],
+)
+def test_more_bad_csvs_exit_2(csv_file, tmp_path, text, fragment):
+    result = invoke("fit", csv_file(text), "--out", tmp_path / "fit.nc")
+    assert fragment in one_line_error(result, 2)
+
+
+def test_non_utf8_csv_exits_2(tmp_path):
+    data = tmp_path / "latin1.csv"
+    data.write_bytes("N,D,loss,source\n7e7,1.4e9,3.4,caf\xe9\n".encode("latin-1"))
+    text = one_line_error(invoke("fit", data, "--out", tmp_path / "fit.nc"), 2)
+    assert "cannot read the file as UTF-8 text: line 2" in text
+
+
+def test_missing_csv_and_bad_options_exit_2(tmp_path, csv_file):
+    out = tmp_path / "fit.nc"
+    assert "file not found" in one_line_error(invoke("fit", tmp_path / "no.csv", "--out", out), 2)
+    good = csv_file("N,D,loss\n7e7,1.4e9,3.4\n4e8,8e9,2.95\n")
+    assert "unknown law" in one_line_error(invoke("fit", good, "--law", "moore", "--out", out), 2)
+    both = invoke("fit", good, "--dataset", "gadre2024", "--out", out)
+    assert "exactly one of DATA" in one_line_error(both, 2)
+    assert "unknown dataset" in one_line_error(invoke("fit", "--dataset", "nope", "--out", out), 2)
+    assert not out.exists()
+
+
+def test_inspect_refuses_damaged_and_missing_files(small_fit, tmp_path):
+    path = save(small_fit, tmp_path / "fit.nc")
+    data = path.read_bytes()
+    broken = tmp_path / "broken.nc"
+    broken.write_bytes(data[: len(data) // 2])
+    assert "truncated" in one_line_error(invoke("inspect", broken), 2)
+    assert "no such file" in one_line_error(invoke("inspect", tmp_path / "missing.nc"), 2)
+    text = tmp_path / "runs.csv"
+    text.write_text("N,D,loss\n")
+    assert "cannot be read as NetCDF" in one_line_error(invoke("inspect", text), 2)
+
+
+# ------------------------------------------------------------------ never overwrite without --force
+
+
+def test_fit_never_overwrites_without_force(small_fit, csv_file, tmp_path, monkeypatch):
+    data = csv_file("N,D,loss\n7e7,1.4e9,3.4\n4e8,8e9,2.95\n")
+    calls = []
+
+    def stub(runs, *, config, strict):
+        calls.append(config)
+        return small_fit
+
+    monkeypatch.setattr(cli, "run_fit", stub)
+    out, figure = tmp_path / "fit.nc", tmp_path / "fit.png"
+    for existing in (out, figure):  # either output alone blocks the command
+        existing.write_bytes(b"precious")
+        text = one_line_error(invoke("fit", data, "--out", out), 2)
+        assert f"{existing} exists; pass --force to replace" in text
+        assert existing.read_bytes() == b"precious" and not calls  # refused before sampling
+        existing.unlink()
+    out.write_bytes(b"precious")
+    figure.write_bytes(b"precious")
+    result = invoke("fit", data, "--out", out, "--force")
+    assert result.exit_code == 0, result.stderr
+    assert len(calls) == 1 and calls[0].seed == 0
+    np.testing.assert_array_equal(
+        load(out).posterior["alpha"].values, small_fit.posterior["alpha"].values
+    )
+    assert figure.read_bytes()[:4] == b"\x89PNG"
+    attrs = _idata.attrs(load(out).idata)
+    assert attrs["posterior_sha256"] and "nutpie" in json.loads(attrs["versions"])
+
+
+def _output_commands():
+    """Commands with an output option (``--out`` or ``--figure``)."""
+    for info in app.registered_commands:
+        params = inspect.signature(info.callback).parameters
+        if {"out", "figure"} & set(params):
+            yield info.name, info.callback, params
+
+
+@pytest.mark.parametrize(
+    ("name", "callback", "params"), list(_output_commands()), ids=lambda v: str(v)[:20]
+)
+def test_every_command_with_outputs_guards_them(name, callback, params):
+    assert "force" in params, f"{name} writes files but has no --force"
+    source = inspect.getsource(callback)
+    guarded = "_check_outputs(" in source or "overwrite=force" in source
+    assert guarded, f"{name} neither checks its outputs nor passes overwrite=force"
+
+
+#: Commands whose inputs are a saved posterior (or nothing): called with an existing --out.
+POSTERIOR_COMMANDS = ["fit", "exhaustion", "forecast", "suggest", "simulate"]
+
+
+@pytest.mark.parametrize(
+    "name", [n for n, _, p in _output_commands() if "out" in p and n in POSTERIOR_COMMANDS]
+)
+def test_commands_refuse_an_existing_out(name, small_fit, tmp_path):
+    """Called with an existing --out (and a real posterior where one is needed): exit 2."""
+    params = inspect.signature(
+        next(i.callback for i in app.registered_commands if i.name == name)
+    ).parameters
+    posterior = save(small_fit, tmp_path / "posterior.nc")
+    args: list[str] = [name]
+    for pname, p in params.items():
+        required = getattr(p.default, "default", None) is ...
+        is_argument = type(p.default).__name__ == "ArgumentInfo"
+        if is_argument and required:
+            args.append(str(posterior if pname == "posterior" else tmp_path / "missing.input"))
+        elif required:
+            args += [f"--{pname.replace('_', '-')}", "1e21"]
+    out = tmp_path / "existing.out"
+    out.write_bytes(b"precious")
+    result = invoke(*args, "--out", out)
+    text = one_line_error(result, 2)
+    assert "exists; pass --force" in text, text
+    assert out.read_bytes() == b"precious"
