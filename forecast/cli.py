@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 from rich.table import Table
 
@@ -70,7 +71,7 @@ def _diagnostics_table(table) -> Table:
     frame = table.to_dataframe()
     frame = frame[~frame.index.str.startswith("log_")] if len(frame) > 40 else frame
     for name, row in frame.iterrows():
-        out.add_row(str(name), f"{row.r_hat:.3f}", f"{row.ess_bulk:.0f}", f"{row.ess_tail:.0f}")
+        out.add_row(escape(str(name)), f"{row.r_hat:.3f}", f"{row.ess_bulk:.0f}", f"{row.ess_tail:.0f}")
     out.caption = (
         f"divergences: {table.attrs['divergences']}  |  min E-BFMI: {table.attrs['ebfmi_min']:.2f}"
         f"  |  {'PASSED' if table.attrs['passed'] else 'FAILED: ' + '; '.join(failures(table))}"

@@ -163,6 +163,15 @@ def log_loss(
     del log_U
     term_N = params["log_A"] - params["alpha"] * log_N
     term_D = params["log_B"] - params["beta"] * log_D
+    if xp is np:
+        # Fast path for predictions: two exps and one log are exact unless a term
+        # overflows (a term above e^709); only those entries take the stable form.
+        with np.errstate(over="ignore"):
+            out = np.log(params["E"] + np.exp(term_N) + np.exp(term_D))
+        if np.all(np.isfinite(out)):
+            return out
+        stable = logaddexp(np.log(params["E"]), logaddexp(term_N, term_D))
+        return np.where(np.isfinite(out), out, stable)
     return logaddexp(xp.log(params["E"]), logaddexp(term_N, term_D, xp=xp), xp=xp)
 
 
