@@ -13,8 +13,8 @@ import warnings
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from forecast.catalog import list_datasets, load_dataset
