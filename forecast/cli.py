@@ -71,7 +71,8 @@ def _diagnostics_table(table) -> Table:
     frame = table.to_dataframe()
     frame = frame[~frame.index.str.startswith("log_")] if len(frame) > 40 else frame
     for name, row in frame.iterrows():
-        out.add_row(escape(str(name)), f"{row.r_hat:.3f}", f"{row.ess_bulk:.0f}", f"{row.ess_tail:.0f}")
+        values = (f"{row.r_hat:.3f}", f"{row.ess_bulk:.0f}", f"{row.ess_tail:.0f}")
+        out.add_row(escape(str(name)), *values)
     out.caption = (
         f"divergences: {table.attrs['divergences']}  |  min E-BFMI: {table.attrs['ebfmi_min']:.2f}"
         f"  |  {'PASSED' if table.attrs['passed'] else 'FAILED: ' + '; '.join(failures(table))}"
