@@ -58,6 +58,13 @@ def report(ds: xr.Dataset, bins: int = 10) -> None:
             f"  {p:>5}: 90% interval coverage {cov:.1%} ({covered}/{n}); rank histogram "
             f"{counts.tolist()}; chi-square uniformity p = {chi2.pvalue:.2f}"
         )
+    clean = (ds["divergences"] == 0) & (ds["r_hat_max"] <= 1.01)
+    if clean.any():
+        sub = ds["covered"].sel(replicate=clean)
+        text = ", ".join(
+            f"{p} {float(sub.sel(parameter=p).mean()):.0%}" for p in sub.parameter.values
+        )
+        print(f"  coverage in the {int(clean.sum())} replicates without sampler warnings: {text}")
 
 
 def main() -> None:
@@ -67,6 +74,7 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=10)
     parser.add_argument("--priors", default="weak")
     parser.add_argument("--draws", type=int, default=500)
+    parser.add_argument("--tune", type=int, default=None, help="default: --draws")
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="NetCDF of the SBC results")
@@ -77,13 +85,16 @@ def main() -> None:
     config = FitConfig(
         priors=args.priors,
         sampler=SamplerConfig(
-            draws=args.draws, tune=args.draws, chains=args.chains, progress=False
+            draws=args.draws,
+            tune=args.tune or args.draws,
+            chains=args.chains,
+            progress=False,
         ),
     )
     print(
         f"design: {len(design)} runs, N {sizes.min():.2g}-{sizes.max():.2g}, "
         f"tokens/param {min(ratios):g}-{max(ratios):g}; priors {args.priors}; "
-        f"{args.chains} chains x {args.draws} draws"
+        f"{args.chains} chains x {args.draws} draws ({args.tune or args.draws} tuning)"
     )
     parts = []
     done = 0

@@ -24,8 +24,8 @@ FAST = False  # True: tiny draws, few bootstraps, small studies (what the tests 
 FIGURE_DIR = "figures"  # where this notebook writes its README figure
 """
 
-#: Imports and helpers every notebook starts with (after its own imports).
-COMMON = """\
+#: Imports and settings every notebook's setup cell starts with.
+SETUP_HEAD = """\
 import warnings
 from pathlib import Path
 
@@ -46,6 +46,13 @@ if FAST:
     SAMPLER = SamplerConfig(draws=150, tune=200, chains=2, progress=False)
 else:
     SAMPLER = SamplerConfig(draws=1000, tune=1000, chains=4, progress=False)
+"""
+
+#: Helpers every setup cell ends with (after the notebook's own imports).
+SETUP_TAIL = """
+# forecast's plot modules select matplotlib's non-interactive Agg backend when imported;
+# switch this notebook back to inline figures.
+%matplotlib inline
 Path(FIGURE_DIR).mkdir(parents=True, exist_ok=True)
 
 
@@ -72,6 +79,11 @@ def code(text: str):
     return new_code_cell(text.strip("\n"))
 
 
+def setup(imports: str):
+    """The setup cell: common imports and settings, the notebook's own, then helpers."""
+    return code(SETUP_HEAD + imports.rstrip("\n") + "\n" + SETUP_TAIL)
+
+
 # ----------------------------------------------------------------------------- case 1
 CASE_1 = [
     md(r"""
@@ -85,9 +97,8 @@ many tokens per parameter does the posterior give a model at Chinchilla's comput
 
 Units: loss $L$ in nats/token, $N$ total parameters, $D$ training tokens, $C = 6ND$ FLOP.
 """),
-    code(
-        COMMON
-        + """
+    setup(
+        """
 import re
 
 import xarray as xr
@@ -128,7 +139,7 @@ result = fit(runs, priors="weak", sampler=SAMPLER, seed=11)
 diag = result.diagnostics
 print(f"divergences: {diag.attrs['divergences']}, max R-hat: {float(diag['r_hat'].max()):.3f}, "
       f"min bulk ESS: {float(diag['ess_bulk'].min()):.0f}, passed: {result.converged}")
-diag.to_dataframe().loc[["E", "log_A", "log_B", "alpha", "beta", "sigma"]].round(3)
+diag.to_dataframe().round(3)
 """),
     md("""
 ## Posterior against the published fits
@@ -185,10 +196,11 @@ def point_params(A, B, E, alpha, beta):
 
 
 ours = {k: float(np.median(np.asarray(v))) for k, v in draws.items()}
+keys = ("A", "B", "E", "alpha", "beta")
 candidates = {
-    "Hoffmann 2022 (printed)": point_params(*(hoffmann[k] for k in ("A", "B", "E", "alpha", "beta"))),
-    "Epoch 2024 refit": point_params(*(epoch[k] for k in ("A", "B", "E", "alpha", "beta"))),
-    "posterior median": point_params(*(ours[k] for k in ("A", "B", "E", "alpha", "beta"))),
+    "Hoffmann 2022 (printed)": point_params(*(hoffmann[k] for k in keys)),
+    "Epoch 2024 refit": point_params(*(epoch[k] for k in keys)),
+    "posterior median": point_params(*(ours[k] for k in keys)),
 }
 log_obs = np.log(runs["loss"].to_numpy())
 residuals = {name: np.log(predict_point(p, runs.N, runs.D).values) - log_obs
@@ -271,12 +283,13 @@ answer = (
     f"(E = {epoch['E']:.3f}, alpha = {epoch['alpha']:.3f}, beta = {epoch['beta']:.3f}) and "
     f"{inside['Hoffmann']} of Hoffmann's 3 printed values (E = {hoffmann['E']:.2f}, "
     f"alpha = {hoffmann['alpha']:.2f}, beta = {hoffmann['beta']:.2f}) lie inside our 90% "
-    f"intervals, and Hoffmann's printed law misses the points by {100 * mean_bias:+.1f}% in "
-    f"log loss on average (RMS residual {rms['Hoffmann 2022 (printed)']:.4f} vs "
-    f"{rms['posterior median']:.4f} for our median curve). "
+    f"intervals, and Hoffmann's printed law {'over' if mean_bias > 0 else 'under'}-predicts "
+    f"the losses by {100 * abs(mean_bias):.1f}% on average (RMS log residual "
+    f"{rms['Hoffmann 2022 (printed)']:.4f}, against {rms['posterior median']:.4f} for our "
+    f"median curve). "
     f"The allocation exponent a has an 80% interval {post_lo:.3f}-{post_hi:.3f}, "
     f"{width_ratio:.0f} times wider than Hoffmann's printed {h_lo:.3f}-{h_hi:.3f}; an interval "
-    f"that narrow would need about {runs_needed:,.0f} runs, not {len(runs)}. "
+    f"that narrow would need about {float(f'{runs_needed:.2g}'):,.0f} runs, not {len(runs)}. "
     f"At Chinchilla's {C_chin:.3g} FLOP the compute-optimal model gets {tpp_med:.1f} "
     f"tokens/parameter (90%: {tpp_lo:.1f}-{tpp_hi:.1f}), against {D_chin / N_chin:.0f} for "
     f"Chinchilla as trained and {float(D_h / N_h):.1f} under Hoffmann's printed fit."
@@ -300,9 +313,8 @@ corpora; the OLMo ladder) **and** published frontier families (GPT-3, OPT, OLMo-
 partially pooled, so the small runs and the large families inform the same exponents.
 Units: loss nats/token, $N$ parameters, $D$ tokens, $C = 6ND$ FLOP.
 """),
-    code(
-        COMMON
-        + """
+    setup(
+        """
 from forecast import Scenario, fit, forecast
 from forecast.joint import joint_runs
 from forecast.plots import plot_fit
@@ -410,40 +422,42 @@ stock cost in loss, and in which year does the frontier's training-set size reac
 stock — compared with Villalobos et al. (2024): median 2028, between 2026 and 2032?
 
 Ingredients, each a posterior or a prior:
-* the law, fitted to Gadre et al.'s small runs on C4 and two other corpora (forecast for
-  the `c4` group): the compute-optimal $D^*(N)$ of every draw;
+* the law, fitted jointly to small runs and published frontier families (as in case
+  study 2; small runs alone span too little of $N$ to pin the exponents that set the
+  allocation at 10T), for a **new model family** drawn from the population: the
+  compute-optimal $D^*(N)$ of every draw;
 * the stock of text: lognormal prior from Villalobos et al. 2024 (median $3\times10^{14}$
   tokens, 90% interval $10^{14}$-$10^{15}$);
 * the repeated-data penalty of Muennighoff et al. (2023) ($R_D^*$ from its prior);
 * a Bayesian log-linear trend of frontier training-set size against publication date,
   fitted to Epoch AI's notable models.
 """),
-    code(
-        COMMON
-        + """
+    setup(
+        """
 import json
 
 import xarray as xr
 
 from forecast import allocate, exhaustion, fit, fit_dataset_trend, load_dataset
 from forecast.exhaustion import DEFAULT_STOCK, VILLALOBOS_YEAR
+from forecast.joint import joint_runs
 from forecast.plots import plot_exhaustion
 from forecast.trend import TREND_SAMPLER
 
 N_TARGET = 1e13  # parameters
-GROUP = "c4"
+GROUP = None  # None: a new model family drawn from the population (or a group label)
 TREND = SAMPLER if FAST else TREND_SAMPLER
 """
     ),
     code("""
-runs = load_dataset("gadre2024").query("eval_set == 'c4_val'").reset_index(drop=True)
-result = fit(runs, groups="corpus", sampler=SAMPLER, seed=5)
+result = fit(joint_runs(), groups="group", sampler=SAMPLER, seed=5)
 notable = load_dataset("epoch_notable")
 trend = fit_dataset_trend(notable, sampler=TREND, seed=0)
 print(f"law: {len(result.runs)} runs, groups {result.groups}, converged {result.converged}")
-print(f"trend: {trend.attrs['n_models']} {trend.attrs['subset']} models since "
-      f"{trend.attrs['since']:.0f}, growth {trend.attrs['growth_per_year_median']:.2f}x/year "
-      f"(90%: {trend.attrs['growth_per_year_lower']:.2f}-{trend.attrs['growth_per_year_upper']:.2f})")
+t = trend.attrs
+print(f"trend: {t['n_models']} {t['subset']} models since {t['since']:.0f}, growth "
+      f"{t['growth_per_year_median']:.2f}x/year "
+      f"(90%: {t['growth_per_year_lower']:.2f}-{t['growth_per_year_upper']:.2f})")
 """),
     md("""
 ## Tokens needed against the stock
@@ -468,7 +482,7 @@ ax.scatter(lm["N"], lm["D"], s=10, c="C3", alpha=0.6, label="Epoch notable model
 ax.axvline(N_TARGET, color="k", lw=0.8, ls=":")
 ax.set(xscale="log", yscale="log", xlabel="model size N (parameters)",
        ylabel="training tokens D (tokens)",
-       title=f"tokens needed vs the stock (law fitted to Gadre et al., group {GROUP})")
+       title=f"tokens needed vs the stock ({GROUP or 'new model family'})")
 ax.legend(fontsize=8, loc="upper left")
 show(fig)
 """),
@@ -517,24 +531,25 @@ ax.axvspan(VILLALOBOS_YEAR["lower"], VILLALOBOS_YEAR["upper"], color="C1", alpha
            label=f"Villalobos et al. 2024, {VILLALOBOS_YEAR['interval']}")
 ax.set(yscale="log", xlabel="publication date (year)", ylabel="training tokens D (tokens)",
        title="frontier training-set size against date")
+ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
 ax.legend(fontsize=8, loc="upper left")
 show(fig)
 """),
     md("## Answer"),
     code("""
-co = out.sel(scenario="compute_optimal")
+co, over = out.sel(scenario="compute_optimal"), out.sel(scenario="100_tokens_per_param")
 D_lo, D_hi = co["D_needed_ci"].values
 y_lo, y_hi = out["exhaustion_year_ci"].values
 year = float(out["exhaustion_year_median"])
 ref = json.loads(out.attrs["villalobos_year"])
 overlap = max(0.0, min(y_hi, ref["upper"]) - max(y_lo, ref["lower"]))
 answer = (
-    f"**Answer.** A {N_TARGET:.0e}-parameter model trained compute-optimally on C4-like text "
-    f"needs {float(co['D_needed_median']):.2g} tokens (90%: {D_lo:.2g}-{D_hi:.2g}), more than "
-    f"the stock of public human text (prior median {DEFAULT_STOCK.median:.1e} tokens) with "
-    f"probability {float(co['p_exhausted']):.2f}; repeating the stock instead costs "
-    f"{float(co['loss_penalty_median']):.4f} nats/token (median), and at 100 tokens/parameter "
-    f"the probability is {float(out['p_exhausted'].sel(scenario='100_tokens_per_param')):.2f}. "
+    f"**Answer.** A {N_TARGET:.0e}-parameter model trained compute-optimally needs "
+    f"{float(co['D_needed_median']):.2g} tokens (90%: {D_lo:.2g}-{D_hi:.2g}), more than the "
+    f"stock of public human text (prior median {DEFAULT_STOCK.median:.1e} tokens) with "
+    f"probability {float(co['p_exhausted']):.2f}; over-trained to 100 tokens/parameter the "
+    f"probability is {float(over['p_exhausted']):.2f}, and repeating the stock instead of "
+    f"fresh data then costs {float(over['loss_penalty_mean']):.4f} nats/token on average. "
     f"The frontier training-set trend ({float(out['growth_per_year_median']):.2f}x per year) "
     f"reaches the stock in {year:.0f} (90%: {y_lo:.0f}-{y_hi:.0f}), against Villalobos et "
     f"al.'s median {ref['median']:.0f} ({ref['lower']:.0f}-{ref['upper']:.0f}); the two "
@@ -561,10 +576,10 @@ is fitted on a Dask `LocalCluster`; configurations that differ only in the stock
 FLOP convention share one fit. FAST mode keeps two prior presets and the three stocks
 (two fits).
 """),
-    code(
-        COMMON
-        + """
+    setup(
+        """
 import json
+import logging
 import tomllib
 
 from distributed import Client, LocalCluster
@@ -597,6 +612,7 @@ client = Client(cluster)
 try:
     result = sensitivity(study, client=client)
 finally:
+    logging.getLogger("distributed").setLevel(logging.ERROR)  # quiet worker shutdown
     client.close()
     cluster.close()
 print(f"{result.attrs['n_configurations']} configurations, {result.attrs['n_fits_run']} fits, "
@@ -667,10 +683,11 @@ xarray, draw my own figure, and combine two posteriors?
 Two fits from the command line, of Gadre et al.'s runs on C4 validation with the three
 training corpora as groups: one with weak priors, one with the `besiroglu2024` preset.
 """),
-    code(
-        COMMON
-        + """
+    setup(
+        """
 import json
+import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -689,19 +706,25 @@ SAMPLER_ARGS = ["--draws", str(SAMPLER.draws), "--tune", str(SAMPLER.tune),
     ),
     md("## Two fits from the command line"),
     code("""
-paths = {}
-for preset in ("weak", "besiroglu2024"):
+# plain-text CLI output (Jupyter kernels force colour on for their child processes)
+forced = ("FORCE_COLOR", "CLICOLOR_FORCE")
+env = {k: v for k, v in os.environ.items() if k not in forced}
+env.update(NO_COLOR="1", TERM="dumb", COLUMNS="100")
+paths, running = {}, {}
+for preset in ("weak", "besiroglu2024"):  # the two fits run at the same time
     paths[preset] = WORK / f"gadre_{preset}.nc"
     command = [CLI, "fit", "--dataset", "gadre2024", "--query", "eval_set == 'c4_val'",
                "--groups", "corpus", "--priors", preset, *SAMPLER_ARGS, "--seed", "1",
                "--out", str(paths[preset]), "--force"]
-    print("$", " ".join(command[1:]))
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode == 0:
-        print(done.stdout.strip().splitlines()[-1])  # "wrote <out> and <figure>"
-    print(*[line for line in done.stderr.splitlines() if line.startswith("warning:")], sep="\\n")
-    if done.returncode != 0:
-        raise RuntimeError(f"scaling-forecast fit failed ({done.returncode}):\\n{done.stderr}")
+    print("$ scaling-forecast", shlex.join(command[1:]))
+    running[preset] = subprocess.Popen(command, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True, env=env)
+for preset, process in running.items():
+    stdout, stderr = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"scaling-forecast fit failed ({process.returncode}):\\n{stderr}")
+    print(f"--- {preset} ---\\n{stdout}")
+    print(*[line for line in stderr.splitlines() if line.startswith("warning:")], sep="\\n")
 {name: f"{path.stat().st_size / 1e6:.1f} MB" for name, path in paths.items()}
 """),
     md("""
@@ -715,7 +738,7 @@ validated runs), with the config, versions and checksums in the root attributes.
 idata = az.from_netcdf(paths["weak"])
 print(idata.groups())
 config = json.loads(idata.attrs["config"])
-print({k: idata.attrs[k] for k in ("package_version", "law", "seed", "config_hash")})
+print({k: str(idata.attrs[k]) for k in ("package_version", "law", "seed", "config_hash")})
 print("priors:", config["priors"], "| groups column:", config["groups"],
       "| sampler:", config["sampler"]["draws"], "draws x", config["sampler"]["chains"], "chains")
 idata.posterior["E_group"]
@@ -839,9 +862,8 @@ Scores per held-out run: PIT (predictive CDF at the observed loss), hits of the 
 50/80/90/95% intervals, relative error of the median, CRPS (nats/token). FAST mode skips
 the bootstrap baseline (its 4500-start grid search per group dominates the run time).
 """),
-    code(
-        COMMON
-        + """
+    setup(
+        """
 import xarray as xr
 
 from forecast import FitConfig, load_dataset

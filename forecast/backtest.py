@@ -35,27 +35,17 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast import _idata
 from forecast.baseline import bootstrap_point, fit_point, predict_point
 from forecast.catalog import load_dataset
 from forecast.config import FitConfig
 from forecast.data import load_runs
 from forecast.errors import ConfigError, DataError
 from forecast.fit import Fit, fit, package_versions
-from forecast.predict import predict
+from forecast.stacking import compare_fits, lfo_weights, predict_runs, stack_draws
 from forecast.units import FLOP_PER_PARAM_TOKEN, LOSS_ATTRS
 from models.laws import data_constrained, get_law
 
-__all__ = [
-    "LEVELS",
-    "PUBLISHED",
-    "backtest",
-    "compare_fits",
-    "score_draws",
-    "split_runs",
-    "stack_draws",
-    "summarise",
-]
+__all__ = ["LEVELS", "PUBLISHED", "backtest", "score_draws", "split_runs", "summarise"]
 
 #: Central interval probabilities whose empirical coverage is reported.
 LEVELS = (0.5, 0.8, 0.9, 0.95)
@@ -91,7 +81,7 @@ def split_runs(runs: pd.DataFrame, split) -> np.ndarray:
     Examples
     --------
     >>> runs = pd.DataFrame({"N": [1e8, 1e9, 1e10], "D": [2e9, 2e10, 2e11], "loss": [3, 2.6, 2.3]})
-    >>> split_runs(runs, "C<1e20").tolist()
+    >>> split_runs(runs, "C<2e20").tolist()
     [True, True, False]
     >>> split_runs(runs, "N<=q0.5").tolist()
     [True, True, False]
@@ -177,7 +167,7 @@ def score_draws(
     >>> draws = xr.DataArray(rng.normal(3.0, 0.1, (1, 4000, 2)), dims=("chain", "draw", "run"))
     >>> s = score_draws(draws, [3.0, 3.2])
     >>> s["pit"].round(2).values.tolist(), int(s["hit_90"][1])
-    [0.5, 0.98], 0
+    ([0.51, 0.98], 0)
     """
     sample_dims = [d for d in draws.dims if d != "run"]
     flat = draws.transpose("run", *sample_dims).values.reshape(draws.sizes["run"], -1)
@@ -236,143 +226,24 @@ def summarise(scores: xr.Dataset) -> xr.Dataset:
     return ds
 
 
-def compare_fits(fits: Mapping[str, Fit]) -> xr.Dataset:
-    r"""PSIS-LOO comparison and stacking weights of several fits of the same runs.
-
-    Parameters
-    ----------
-    fits : mapping of str to Fit
-        Fits of identical runs (different laws, likelihoods or options), by name.
-
-    Returns
-    -------
-    xarray.Dataset
-        Along dim ``model`` (the names): ``elpd_loo``, ``se``, ``p_loo``, ``elpd_diff``,
-        ``dse`` (log density of log loss; higher ``elpd_loo`` predicts held-in runs better),
-        ``weight`` (stacking weights, sum 1), ``max_pareto_k`` and ``n_bad_k`` (Pareto
-        :math:`\hat k > 0.7`: LOO unreliable for those runs).
-
-    Raises
-    ------
-    ConfigError
-        If the fits were made on different runs.
-
-    Notes
-    -----
-    Stacking chooses :math:`w` on the simplex maximising
-    :math:`\sum_i \log \sum_k w_k\, p(y_i \mid y_{-i}, M_k)`.
-
-    References
-    ----------
-    Vehtari, Gelman & Gabry 2017, "Practical Bayesian model evaluation using leave-one-out
-    cross-validation and WAIC", Stat. Comput. 27; Yao, Vehtari, Simpson & Gelman 2018,
-    "Using stacking to average Bayesian predictive distributions", Bayesian Analysis 13(3).
-
-    Examples
-    --------
-    >>> table = compare_fits({"normal": fit_a, "student_t": fit_b})  # doctest: +SKIP
-    >>> table["weight"].sum().item()  # doctest: +SKIP
-    1.0
-    """
-    names = list(fits)
-    hashes = {_idata.attrs(f.idata).get("data_hash") for f in fits.values()}
-    if len(hashes) > 1:
-        raise ConfigError(f"compare_fits needs fits of the same runs; {names} differ")
-    if len(names) == 1:
-        single = _idata.loo_pointwise(fits[names[0]].idata)
-        table = xr.Dataset(
-            {k: ("model", [float(single[k])]) for k in ("elpd_loo", "se", "p_loo")},
-            coords={"model": names},
-        )
-        table["elpd_diff"] = ("model", [0.0])
-        table["dse"] = ("model", [0.0])
-        table["weight"] = ("model", [1.0])
-    else:
-        table = _idata.compare_loo({n: f.idata for n, f in fits.items()})
-    k_max, k_bad = [], []
-    for name in names:
-        k = _idata.loo_pointwise(fits[name].idata)["pareto_k"].values
-        k_max.append(float(k.max()))
-        k_bad.append(int((k > 0.7).sum()))
-    table["max_pareto_k"] = ("model", k_max)
-    table["n_bad_k"] = ("model", k_bad)
-    return table
-
-
-def stack_draws(
-    draws: Mapping[str, xr.DataArray], weights: Mapping[str, float], *, seed: int = 0
-) -> xr.DataArray:
-    r"""Mix predictive draws of several models by weight (a stacked predictive).
-
-    Parameters
-    ----------
-    draws : mapping of str to xarray.DataArray
-        Draws of each model with identical dims and sizes (``chain``, ``draw``, …).
-    weights : mapping of str to float
-        Non-negative weight of each model (normalised here).
-    seed : int
-        Seed of the choice of model for each (chain, draw).
-
-    Returns
-    -------
-    xarray.DataArray
-        Same dims as the inputs; each (chain, draw) is taken whole from one model, chosen
-        with probability equal to its weight.
-
-    Notes
-    -----
-    .. math:: p(\tilde y \mid y) = \sum_k w_k\, p(\tilde y \mid y, M_k)
-
-    Examples
-    --------
-    >>> a = xr.DataArray(np.zeros((2, 500)), dims=("chain", "draw"))
-    >>> b = xr.DataArray(np.ones((2, 500)), dims=("chain", "draw"))
-    >>> round(float(stack_draws({"a": a, "b": b}, {"a": 0.25, "b": 0.75}).mean()), 1)
-    0.8
-    """
-    names = list(draws)
-    w = np.array([max(0.0, float(weights[n])) for n in names])
-    w = w / w.sum()
-    first = draws[names[0]].transpose("chain", "draw", ...)
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
-    choice = rng.choice(len(names), size=(first.sizes["chain"], first.sizes["draw"]), p=w)
-    values = np.stack([draws[n].transpose("chain", "draw", ...).values for n in names])
-    index = choice.reshape((1, *choice.shape) + (1,) * (first.ndim - 2))
-    picked = np.take_along_axis(values, index, axis=0)[0]
-    return first.copy(data=picked)
-
-
 def _noise_of_measurement(loss: xr.DataArray, sd, seed: int) -> xr.DataArray:
     """Add a held-out point's known measurement SD (nats/token) to predictive draws."""
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
     sd = xr.DataArray(np.asarray(sd, float), dims="run")
-    return loss * np.exp(sd / loss * rng.standard_normal(loss.shape))
+    eps = xr.DataArray(rng.standard_normal(loss.shape), dims=loss.dims)
+    return (loss * np.exp(sd / loss * eps)).transpose(*loss.dims)
 
 
 def _predict_ours(result: Fit, test: pd.DataFrame, seed: int):
-    """Predictive (one new run) and mean-curve draws at the held-out runs, along ``run``."""
-    labels = result.groups
-    col = result.config.groups
-    keys = test[col].astype(str).to_numpy() if col else np.full(len(test), labels[0])
-    needs_u = get_law(result.config.law).needs_unique_tokens
-    new_draws, mean_draws = [], []
-    order = []
-    for key in pd.unique(keys):
-        idx = np.flatnonzero(keys == key)
-        sub = test.iloc[idx]
-        group = key if key in labels else None
-        u = sub["unique_tokens"].to_numpy(float) if needs_u else None
-        args = (result, sub["N"].to_numpy(float), sub["D"].to_numpy(float))
-        opts = {"group": group, "unique_tokens": u, "seed": seed}
-        new_draws.append(predict(*args, include_noise=True, **opts))
-        mean_draws.append(predict(*args, include_noise=False, **opts))
-        order.append(idx)
-    perm = np.argsort(np.concatenate(order))
-    new = xr.concat(new_draws, "point").isel(point=perm).rename(point="run")
-    mean = xr.concat(mean_draws, "point").isel(point=perm).rename(point="run")
+    """Predictive and mean-curve draws at the held-out runs, along ``run``.
+
+    The predictive is one new run plus the held-out run's known measurement SD.
+    """
+    new = predict_runs(result, test, include_noise=True, seed=seed)
+    mean = predict_runs(result, test, include_noise=False, seed=seed)
     if "loss_sd" in test and test["loss_sd"].notna().any():
         new = _noise_of_measurement(new, test["loss_sd"].fillna(0.0).to_numpy(), seed)
-    return new.drop_vars(["N", "D"]), mean.drop_vars(["N", "D"])
+    return new, mean
 
 
 def _baseline(train, test, groups, n_bootstrap: int, seed: int):
@@ -450,7 +321,7 @@ def backtest(
     *,
     split,
     config: FitConfig | Mapping[str, FitConfig] = FitConfig(),
-    stack: bool = False,
+    stack: str | None = None,
     n_bootstrap: int = 4000,
     published: Sequence[str] = PUBLISHED,
     levels: Sequence[float] = LEVELS,
@@ -471,9 +342,12 @@ def backtest(
         Our model: one config (reported as ``"ours"``) or several by name (each reported
         under its name). A held-out run's group is its group in the fit, or a new group
         drawn from the population when the fit has not seen it.
-    stack : bool
-        With several configs, also report their Bayesian stack as ``"stacked"``: weights
-        from PSIS-LOO stacking on the training runs, predictive draws mixed by weight.
+    stack : {None, "lfo", "loo"}
+        With several configs, also report their Bayesian stack as ``"stacked"``: predictive
+        draws mixed by weight, the weights from the training runs only — ``"lfo"``:
+        leave-future-out stacking along the split variable (:func:`forecast.stacking.lfo_weights`;
+        one extra fit per config on the lower part of the training runs), ``"loo"``:
+        PSIS-LOO stacking (:func:`forecast.stacking.compare_fits`).
     n_bootstrap : int
         Bootstrap resamples of the point-fit baseline (0 skips the baselines).
     published : sequence of str
@@ -495,7 +369,8 @@ def backtest(
         ``train_log10_C`` and ``train_max_log10_C`` (FLOP, log10), ``package_version``,
         ``config_hash`` (first config), ``configs`` (JSON of each), ``seed``, ``law``,
         ``divergences`` and ``max_r_hat`` of each fit, ``posterior_<param>`` of the first
-        fit (median and 90% interval) and ``stacking_weights``.
+        fit (median and 90% interval), ``loo_stacking_weights`` and, with ``stack="lfo"``,
+        ``lfo_stacking_weights`` (also ``lfo_weight``, ``lfo_elpd`` along ``component``).
 
     Raises
     ------
@@ -540,11 +415,21 @@ def backtest(
         for name, (new, mean) in preds.items()
     }
     attrs, extra = _posterior_summary(fits[next(iter(fits))]), xr.Dataset()
+    if stack not in (None, "lfo", "loo"):
+        raise ConfigError(f"stack must be None, 'lfo' or 'loo'; got {stack!r}")
     if len(fits) > 1:
         table = compare_fits(fits)
         extra = table.rename(model="component").rename({v: f"loo_{v}" for v in table.data_vars})
         weights = {n: float(table["weight"].sel(model=n)) for n in fits}
-        attrs["stacking_weights"] = repr({n: round(w, 4) for n, w in weights.items()})
+        attrs["loo_stacking_weights"] = repr({n: round(w, 4) for n, w in weights.items()})
+        if stack == "lfo":
+            column = _SPLIT.match(split).group(1) if isinstance(split, str) else "C"
+            lfo = lfo_weights(train, configs=configs, column=column, seed=seeds[1])
+            weights = {n: float(lfo["weight"].sel(model=n)) for n in fits}
+            extra["lfo_weight"] = ("component", lfo["weight"].values)
+            extra["lfo_elpd"] = ("component", lfo["elpd_lfo"].values)
+            attrs["lfo_stacking_weights"] = repr({n: round(w, 4) for n, w in weights.items()})
+            attrs["lfo_split"] = f"fit {lfo.attrs['n_fit']}, score {lfo.attrs['n_scored']}"
         if stack:
             new = stack_draws({n: p[0] for n, p in preds.items()}, weights, seed=seeds[1])
             mean = stack_draws({n: p[1] for n, p in preds.items()}, weights, seed=seeds[1])

@@ -143,8 +143,8 @@ def huber_objective(
     >>> theta = np.array([np.log(406.4), np.log(410.7), np.log(1.69), 0.34, 0.28])
     >>> value, grad = huber_objective(theta, np.log([7e10]), np.log([1.4e12]),
     ...                               np.log([1.9366]))
-    >>> round(value, 12), grad.shape
-    (0.0, (5,))
+    >>> value < 1e-9, grad.shape
+    (True, (5,))
     """
     w = np.ones_like(log_loss) if weights is None else weights
     pred, w_N, w_D, w_E = _log_prediction(theta, log_N, log_D)

@@ -320,7 +320,7 @@ def sensitivity_command(
         f"run, {result.attrs['n_reused']} reused, {result.attrs['n_failed']} failed"
     )
     effects = axis_effects(result)
-    table = Table(title=f"{effects.attrs['long_name']} at N={result.attrs['N']:.0e}, by choice")
+    table = Table(title=f"{effects.attrs['long_name']}: posterior median, by choice")
     for column in ("axis", "lowest", "highest", f"range ({effects.attrs['units']})"):
         table.add_column(column)
     for axis in effects["axis"].values:
@@ -590,7 +590,7 @@ def suggest_command(
             f"{row.ess_median:.0f}" + (" (linear)" if row.method == "linear" else ""),
         )
     table.caption = (
-        f"current SD {ranked.attrs['prior_variance'] ** 0.5:.4g} {ranked.attrs['target_units']}; "
+        f"current SD {ranked.attrs['current_variance'] ** 0.5:.4g} {ranked.attrs['target_units']}; "
         f"ranked by {ranked.attrs['rank_by']}; {ranked.attrs['n_outcomes']} simulated outcomes"
     )
     console.print(table)
@@ -604,6 +604,43 @@ def suggest_command(
     written = [str(p) for p in (out, figure) if p is not None]
     if written:
         console.print(f"wrote {' and '.join(written)}")
+
+
+@app.command("backtest")
+def backtest_command(
+    data: Path = typer.Argument(None, help="CSV of runs (columns N, D, loss, ...)."),
+    dataset: str = typer.Option(None, "--dataset", help="A bundled dataset (see `datasets`)."),
+    query: str = typer.Option(None, help="pandas query selecting the runs that take part."),
+    split: str = typer.Option(..., help="Runs to fit, e.g. 'C<1e20', 'N<=1.6e8', 'C<=q0.667'."),
+    law: str = typer.Option("chinchilla"),
+    priors: str = typer.Option("weak"),
+    groups: str = typer.Option(None),
+    likelihood: str = typer.Option("student_t", help="normal | student_t"),
+    discrepancy: str = typer.Option("compute", help="compute | none"),
+    draws: int = typer.Option(1000, min=1),
+    n_bootstrap: int = typer.Option(4000, min=0, help="Bootstrap refits of the baseline."),
+    seed: int = typer.Option(0),
+    out: Path = typer.Option(Path("backtest.nc"), help="NetCDF of scores (and OUT.png) to write."),
+    force: bool = typer.Option(False, help="Replace existing outputs."),
+) -> None:
+    """Fit the runs selected by --split, predict the rest; print coverage, error and CRPS."""
+    from forecast._idata import dataset_to_netcdf
+    from forecast.backtest import backtest
+    from forecast.plots import plot_calibration
+
+    _check_outputs([out, out.with_suffix(".png")], force)
+    options = {"law": law, "priors": priors, "groups": groups, "likelihood": likelihood}
+    sampler = SamplerConfig(draws=draws, tune=draws)
+    disc = None if discrepancy == "none" else discrepancy
+    config = _guard(lambda: FitConfig(**options, sampler=sampler, seed=seed, discrepancy=disc))
+    runs = _guard(lambda: _runs_source(data, dataset, query))
+    result = _guard(lambda: backtest(runs, split=split, config=config, n_bootstrap=n_bootstrap))
+    summary = result[[v for v in result.data_vars if result[v].dims == ("model",)]]
+    console.print(summary.to_dataframe().to_string(float_format=lambda v: f"{v:.4f}"))
+    write_atomic(out, lambda tmp: dataset_to_netcdf(result, tmp))
+    fig = plot_calibration(result)
+    write_atomic(out.with_suffix(".png"), lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+    console.print(f"wrote {out} and {out.with_suffix('.png')}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

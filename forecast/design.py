@@ -40,7 +40,8 @@ References
 ----------
 Chaloner & Verdinelli 1995, "Bayesian experimental design: a review", Statistical
 Science 10(3). Hoffmann et al. 2022, arXiv:2203.15556 (the compute-optimal allocation).
-Vehtari et al. 2024, "Pareto smoothed importance sampling", JMLR 25 (weights and ESS).
+Vehtari et al. 2024, "Pareto smoothed importance sampling", JMLR 25 (the ESS of
+importance weights; the weights here are not Pareto-smoothed).
 """
 
 from __future__ import annotations
@@ -64,7 +65,10 @@ from models.laws import LawSpec, get_law
 
 __all__ = [
     "WeightCollapseWarning",
+    "append_runs",
+    "candidate_predictive",
     "frontier_draws",
+    "reweighted_variances",
     "suggest_runs",
     "target_draws",
     "update",
@@ -391,7 +395,7 @@ def suggest_runs(
         units), ``variance_reduction_importance`` and ``variance_reduction_linear`` (both
         estimates), ``ess_median`` and ``ess_min`` of the weights (draws), ``method``
         (``"importance"`` or ``"linear"``). Attrs: ``target``, ``target_units``,
-        ``prior_variance``, ``group``, ``budget_flop``, ``n_outcomes``, ``n_draws``,
+        ``current_variance``, ``group``, ``budget_flop``, ``n_outcomes``, ``n_draws``,
         ``package_version``, ``config_hash``, ``seed``, ``law``.
 
     Raises
@@ -458,7 +462,7 @@ def suggest_runs(
     attrs = {
         "target": T_da.attrs.get("long_name", T_da.name),
         "target_units": T_da.attrs.get("units", "1"),
-        "prior_variance": var0,
+        "current_variance": var0,
         "group": group,
         "budget_flop": float(budget_flop),
         "n_outcomes": int(n_outcomes),

@@ -210,8 +210,10 @@ def plot_exhaustion(result, *, bins: int = 50) -> Figure:
 
 
 # --- sensitivity studies: tornado plot and heat map (forecast.sensitivity) ---
-def _axis_label(value: str) -> str:
-    return "none" if value == "inf" else value
+def _axis_label(value: str, units: str = "") -> str:
+    if value == "inf":
+        return "none"
+    return f"{value} {units}" if units in ("FLOP",) else value
 
 
 def plot_tornado(result, *, variable: str = "loss_median") -> Figure:
@@ -258,11 +260,23 @@ def plot_tornado(result, *, variable: str = "loss_median") -> Figure:
         if not np.isfinite(hi - lo):
             ax.text(base, y, "no result", va="center", ha="center", fontsize=8, color="tab:red")
             continue
-        ax.barh(y, max(hi - lo, 1e-9), left=lo, height=0.55, color="tab:blue", alpha=0.8)
+        if hi - lo == 0:
+            ax.text(
+                base,
+                y,
+                f"  no change over {result.sizes[axis]} values",
+                va="center",
+                ha="left",
+                fontsize=8,
+                color="0.3",
+            )
+            continue
+        units = result[axis].attrs.get("units", "")
+        ax.barh(y, hi - lo, left=lo, height=0.55, color="tab:blue", alpha=0.8)
         ax.text(
             lo,
             y,
-            _axis_label(str(row["low_value"].values)) + " ",
+            _axis_label(row["low_value"].item(), units) + " ",
             va="center",
             ha="right",
             fontsize=8,
@@ -270,7 +284,7 @@ def plot_tornado(result, *, variable: str = "loss_median") -> Figure:
         ax.text(
             hi,
             y,
-            " " + _axis_label(str(row["high_value"].values)),
+            " " + _axis_label(row["high_value"].item(), units),
             va="center",
             ha="left",
             fontsize=8,
@@ -285,9 +299,12 @@ def plot_tornado(result, *, variable: str = "loss_median") -> Figure:
     ax.set_xlim(min(ax.get_xlim()[0], lo_all - pad), max(ax.get_xlim()[1], hi_all + pad))
     units = effects.attrs.get("units", "")
     what = result[variable].attrs.get("long_name", variable)
-    N = result.attrs.get("N", np.nan)
-    ax.set_xlabel(f"{what} at N = {N:.0e} parameters, compute-optimal D, median ({units})")
-    ax.set_title(f"{result.attrs.get('title', 'sensitivity study')}: range over each choice")
+    ax.set_xlabel(f"{what}\nposterior median ({units}); bars: range over each choice")
+    ax.set_title(
+        f"{result.attrs.get('title', 'sensitivity study')}: which choice moves the forecast most"
+        "\n(each axis varied alone, the others at baseline)",
+        fontsize=10,
+    )
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig
@@ -344,26 +361,20 @@ def plot_sensitivity_heatmap(
     cmap = plt.get_cmap("viridis").with_extremes(bad="0.8")
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, aspect="auto")
     for (i, j), value in np.ndenumerate(values):
-        text = f"{value:.3f}" if np.isfinite(value) else (status[i, j] or "not run")
-        ax.text(
-            j,
-            i,
-            text,
-            ha="center",
-            va="center",
-            fontsize=8,
-            color="w" if np.isfinite(value) else "k",
-        )
-    ax.set_xticks(range(grid.sizes[x]), [_axis_label(str(v)) for v in grid[x].values])
-    ax.set_yticks(range(grid.sizes[y]), [_axis_label(str(v)) for v in grid[y].values])
-    ax.set_xlabel(f"{x} ({result[x].attrs.get('units', '')})")
-    ax.set_ylabel(f"{y} ({result[y].attrs.get('units', '')})")
+        if np.isfinite(value):
+            text, colour = f"{value:.3f}", "w" if image.norm(value) < 0.6 else "k"
+        else:
+            text, colour = status[i, j] or "not in design", "k"
+        ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)
+    ax.set_xticks(range(grid.sizes[x]), [_axis_label(str(v), "") for v in grid[x].values])
+    ax.set_yticks(range(grid.sizes[y]), [_axis_label(str(v), "") for v in grid[y].values])
+    for name, setter in ((x, ax.set_xlabel), (y, ax.set_ylabel)):
+        unit = result[name].attrs.get("units", "")
+        setter(name if unit in ("", "label", "1") else f"{name} ({unit})")
     units = result[variable].attrs.get("units", "")
     fig.colorbar(image, ax=ax, label=f"{variable} ({units})")
-    ax.set_title(
-        f"{variable} at N = {result.attrs.get('N', np.nan):.0e}; other choices at baseline",
-        fontsize=9,
-    )
+    what = result[variable].attrs.get("long_name", variable)
+    ax.set_title(f"{what}\nposterior median; other choices at baseline", fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,8 +11,9 @@ import pytest
 import xarray as xr
 from scipy import stats
 
-from forecast.backtest import score_draws, split_runs, stack_draws, summarise
+from forecast.backtest import score_draws, split_runs, summarise
 from forecast.errors import ConfigError
+from forecast.stacking import stack_draws, stacking_weights
 
 
 def _normal_draws(mu, sd, n=20000, seed=0):
@@ -104,3 +106,103 @@ def test_stacked_draws_mix_by_weight_and_keep_whole_draws():
     assert np.all(mixed.std("run") == 0)
     again = stack_draws({"a": a, "b": b}, {"a": 0.3, "b": 0.9}, seed=1)
     np.testing.assert_array_equal(mixed.values, again.values)
+
+
+def test_stacking_weights_maximise_the_mixture_log_score():
+    rng = np.random.default_rng(3)
+    lpd = np.log(rng.uniform(0.05, 1.0, size=(40, 3)))
+    w = stacking_weights(lpd)
+    assert w.sum() == pytest.approx(1.0) and (w >= 0).all()
+
+    def score(weights):
+        return np.log(np.exp(lpd) @ weights).sum()
+
+    for _ in range(200):  # no random point of the simplex scores better
+        other = rng.dirichlet(np.ones(3))
+        assert score(other) <= score(w) + 1e-9
+    # a model that is best everywhere takes all the weight
+    dominant = np.column_stack([np.zeros(10), np.full(10, -3.0)])
+    assert stacking_weights(dominant)[0] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_loo_comparison_and_predictive_density_on_the_shared_fit(small_fit, synthetic_runs):
+    from forecast.stacking import compare_fits, log_predictive_density, predict_runs
+
+    table = compare_fits({"a": small_fit, "b": small_fit})
+    assert list(table["model"].values) == ["a", "b"]
+    assert float(table["weight"].sum()) == pytest.approx(1.0)
+    assert float(table["elpd_loo"].sel(model="a")) == pytest.approx(
+        float(table["elpd_loo"].sel(model="b"))
+    )
+    # ~40 runs with 1% noise: elpd per run of log loss ~ log(1 / (0.01 sqrt(2 pi e))) = 3.2
+    assert 2.5 < float(table["elpd_loo"].sel(model="a")) / len(synthetic_runs) < 3.6
+    lpd = log_predictive_density(small_fit, synthetic_runs)
+    assert lpd.dims == ("run",) and np.isfinite(lpd).all()
+    assert 2.5 < float(lpd.mean()) < 4.0
+    draws = predict_runs(small_fit, synthetic_runs.assign(group=["a"] * 39 + ["unseen"]))
+    assert draws.dims == ("chain", "draw", "run") and draws.sizes["run"] == 40
+    median = draws.median(("chain", "draw")).values
+    assert np.allclose(median[:20], synthetic_runs["loss"][:20], rtol=0.03)
+
+
+@pytest.mark.slow
+def test_discrepancy_widens_predictions_with_distance_and_round_trips(tmp_path, chinchilla_runs):
+    from conftest import fit_quietly
+
+    from forecast import SamplerConfig, load, predict, save
+
+    runs = chinchilla_runs.iloc[::4].reset_index(drop=True)  # 60 runs
+    sampler = SamplerConfig(draws=200, tune=300, chains=2, progress=False)
+    result = fit_quietly(runs, discrepancy="compute", sampler=sampler, seed=3)
+    assert result.config.discrepancy == "compute" and "tau" in result.posterior
+    tau = result.posterior["tau"]
+    print("tau per decade: median", float(tau.median()), "90%", np.quantile(tau, [0.05, 0.95]))
+    centre = np.exp(np.mean(np.log(runs["N"])))
+    ratio = float(np.exp(np.mean(np.log(runs["D"] / runs["N"]))))
+    N = centre * np.array([1.0, 1e2, 1e4])  # 0, 4 and 8 decades of compute from the centre
+    new = predict(result, N, ratio * N, include_noise=True, seed=1)
+    mean = predict(result, N, ratio * N, seed=1)
+    spread = (np.log(new) - np.log(mean)).std(("chain", "draw")).values
+    sigma, t = float(result.posterior["sigma"].median()), float(tau.median())
+    expected = np.sqrt(sigma**2 + (t * np.array([0.0, 4.0, 8.0])) ** 2)
+    print("noise SD of log loss at 0, 4, 8 decades:", spread, "expected ~", expected)
+    assert spread[0] < spread[1] < spread[2]
+    assert spread[0] == pytest.approx(sigma, rel=0.25)
+    path = tmp_path / "fit.nc"
+    save(result, path)
+    again = load(path)
+    assert again.config == result.config
+    np.testing.assert_array_equal(again.posterior["tau"].values, tau.values)
+
+
+@pytest.mark.slow
+def test_small_chinchilla_backtest_through_the_cli(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import forecast.baseline as baseline
+    from forecast import _idata
+    from forecast.cli import app
+
+    monkeypatch.setattr(baseline, "GRID", baseline.GRID[::30])  # 150 of the 4500 starts
+    out = tmp_path / "bt.nc"
+    data = str(Path(__file__).parent / "data" / "chinchilla.csv")
+    args = ["backtest", data, "--split", "C<1e20", "--draws", "300", "--n-bootstrap", "200"]
+    result = CliRunner().invoke(app, [*args, "--out", str(out)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stdout + str(result.exception)
+    print(result.stdout)
+    bt = _idata.dataset_from_netcdf(out)
+    assert out.with_suffix(".png").stat().st_size > 10_000
+    assert bt.attrs["n_train"] == 136 and bt.attrs["n_test"] == 104
+    models = list(bt["model"].values)
+    assert models[:3] == ["ours", "bootstrap", "bootstrap+noise"] and len(models) == 5
+    for name in ("median_abs_rel_err", "coverage_50", "coverage_90", "mean_width_90", "mean_crps"):
+        values = bt[name].sel(model=["ours", "bootstrap", "bootstrap+noise"]).values
+        assert np.isfinite(values).all(), name
+    print(bt[["coverage_90", "mean_width_90", "mean_crps"]].to_dataframe())
+    ours = bt.sel(model="ours")
+    assert 0.0 < float(ours["median_abs_rel_err"]) < 0.03
+    assert float(ours["mean_crps"]) < 0.05
+    # the discrepancy term: the far half of the held-out runs gets wider bands
+    far = bt["C"].values > np.median(bt["C"].values)
+    assert ours["width_90"].values[far].mean() > ours["width_90"].values[~far].mean()
+    assert np.isnan(bt["coverage_90"].sel(model="published:besiroglu2024"))

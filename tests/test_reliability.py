@@ -55,6 +55,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CASES = 500
 #: Cases actually run, per test, printed at the end of the module (``pytest -s``).
 RUN: Counter[str] = Counter()
+#: How they ended (loaded, or rejected with a located DataError), per test.
+OUTCOMES: dict[str, dict[str, int]] = {}
 
 FUZZ = settings(
     max_examples=CASES,
@@ -70,6 +72,8 @@ def report_counts():
     yield
     if RUN:
         print("\ngenerated cases run: " + ", ".join(f"{k} {v}" for k, v in sorted(RUN.items())))
+        for name, counts in OUTCOMES.items():
+            print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
 
 # ------------------------------------------------------------------ reading messages back
@@ -174,26 +178,28 @@ def runs_tables(draw, *, group_checks: bool = False) -> Table:
     draw(st.randoms(use_true_random=False)).shuffle(columns)
     n_rows = draw(st.integers(1, 12))
     scale = draw(st.sampled_from([1.0, 1e-300, 1e300]))  # tiny and huge magnitudes
+    gen = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))  # values: cheap to draw
+    u = gen.uniform(size=(n_rows, 8)).tolist()  # Python floats
     rows = []
     for i in range(n_rows):
-        N = 10.0 ** (3.5 + 0.7 * i + draw(st.floats(0, 0.6)))  # distinct: no chance duplicates
-        D = N * 10.0 ** draw(st.floats(-2.9, 4.0))
+        N = 10.0 ** (3.5 + 0.7 * i + 0.6 * u[i][0])  # distinct: no chance duplicates
+        D = N * 10.0 ** (-2.9 + 6.9 * u[i][1])
         row = {
             "N": N,
             "D": D,
-            "loss": draw(st.floats(1e-3, 19.9)),
-            "unique_tokens": D * draw(st.floats(1e-3, 1.0)),
-            "loss_sd": draw(st.floats(0.0, 0.5)),
-            "N_non_embedding": N * draw(st.floats(0.05, 1.0)),
-            "checkpoint_fraction": draw(st.floats(1e-3, 1.0)),
-            "bytes_per_token": draw(st.floats(0.5, 8.0)) * scale,
+            "loss": 1e-3 + 19.8 * u[i][2],
+            "unique_tokens": D * max(u[i][3], 1e-3),
+            "loss_sd": 0.5 * u[i][4],
+            "N_non_embedding": N * max(u[i][5], 0.05),
+            "checkpoint_fraction": max(u[i][6], 1e-3),
+            "bytes_per_token": (0.5 + 7.5 * u[i][7]) * scale,
             "C": 6.0 * N * D,
-            "group": draw(st.sampled_from(["a", "b", "007", "c4 val"])),
+            "group": ["a", "b", "007", "c4 val"][gen.integers(4)],
             "run_id": f"r{i}",
-            "source": draw(st.sampled_from(["Hoffmann 2022, Table A9", "", "x"])),
-            "other": draw(st.sampled_from(["x", 1, 2.5, None])),
-            "flag": draw(st.booleans()),
-            "seed": draw(st.integers(0, 2**40)),
+            "source": ["Hoffmann 2022, Table A9", "", "x"][gen.integers(3)],
+            "other": ["x", 1, 2.5, None][gen.integers(4)],
+            "flag": bool(gen.integers(2)),
+            "seed": int(gen.integers(2**40)),
         }
         rows.append(row)
     table = Table(columns, [[r[c] for c in columns] for r in rows])
@@ -242,7 +248,9 @@ def to_csv(table: Table, blank_before: frozenset[int] = frozenset()) -> str:
     for i, row in enumerate(table.rows):
         if i in blank_before:
             buffer.write("\n")
-        writer.writerow(["" if v is None else repr(v) if isinstance(v, float) else v for v in row])
+        writer.writerow(
+            ["" if v is None else repr(float(v)) if isinstance(v, float) else v for v in row]
+        )
     return buffer.getvalue()
 
 
@@ -260,6 +268,7 @@ def scratch():
         yield Path(folder)
 
 
+@pytest.mark.slow
 def test_load_runs_csv_generated(scratch):
     """CSV files (path, streamed) and the same text as a stream: located errors, same outcome."""
     outcomes = Counter()
@@ -299,10 +308,12 @@ def test_load_runs_csv_generated(scratch):
         outcomes["rejected"] += 1
 
     run()
+    OUTCOMES["load_runs(csv)"] = dict(outcomes)
     assert RUN["load_runs(csv)"] >= CASES
     assert outcomes["valid"] >= 50 and outcomes["rejected"] >= 200, outcomes
 
 
+@pytest.mark.slow
 def test_load_runs_dataframe_generated():
     """DataFrames with arbitrary index labels, through load_runs and validate_runs(group=)."""
     outcomes = Counter()
@@ -345,6 +356,7 @@ def test_load_runs_dataframe_generated():
         pd.testing.assert_frame_equal(frame, before)  # never mutated
 
     run()
+    OUTCOMES["load_runs(DataFrame)"] = dict(outcomes)
     assert RUN["load_runs(DataFrame)"] >= CASES
     assert outcomes["valid"] >= 50 and outcomes["rejected"] >= 200, outcomes
 
@@ -371,24 +383,25 @@ FRONTIER_DEFECTS = {
 def frontier_tables(draw) -> Table:
     optional = draw(st.lists(st.sampled_from(list(FRONTIER_DEFECTS)[3:] + ["organization"])))
     columns = ["model", "date", "N", "D", *dict.fromkeys(o for o in optional if o != "model")]
+    gen = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     rows = []
     for i in range(draw(st.integers(1, 10))):
-        N = 10.0 ** draw(st.floats(6, 13))
-        epochs = draw(st.floats(0.1, 10))
+        N = 10.0 ** float(gen.uniform(6, 13))
+        epochs = float(gen.uniform(0.1, 10))
         cells = {
             "model": f"model-{i}",
-            "date": f"{draw(st.integers(1950, 2030))}-{draw(st.integers(1, 12)):02d}-"
-            f"{draw(st.integers(1, 28)):02d}",
+            "date": f"{gen.integers(1950, 2031)}-{gen.integers(1, 13):02d}-"
+            f"{gen.integers(1, 29):02d}",
             "N": N,
             "D": N * 20 * epochs,
-            "year": draw(st.floats(1950, 2031)),
+            "year": float(gen.uniform(1950, 2031)),
             "dataset_tokens": N * 20,
             "epochs": epochs,
-            "C": draw(st.sampled_from([None, 6.0 * N * N * 20 * epochs])),
-            "C_ratio": draw(st.sampled_from([None, 1.0, 3.2])),
-            "frontier": draw(st.sampled_from([True, False, "True", "false", 1, 0, "yes"])),
-            "epochs_assumed": draw(st.sampled_from([True, False, "True", "False"])),
-            "organization": draw(st.sampled_from(["DeepMind", "", None, "Meta, FAIR"])),
+            "C": [None, 6.0 * N * N * 20 * epochs][gen.integers(2)],
+            "C_ratio": [None, 1.0, 3.2][gen.integers(3)],
+            "frontier": [True, False, "True", "false", 1, 0, "yes"][gen.integers(7)],
+            "epochs_assumed": [True, False, "True", "False"][gen.integers(4)],
+            "organization": ["DeepMind", "", None, "Meta, FAIR"][gen.integers(4)],
         }
         rows.append([cells[c] for c in columns])
     table = Table(columns, rows)
@@ -404,6 +417,7 @@ def frontier_tables(draw) -> Table:
     return table
 
 
+@pytest.mark.slow
 def test_validate_frontier_generated():
     """In-memory tables (row labels) and the same table read from CSV text (line numbers)."""
     outcomes = Counter()
@@ -431,6 +445,7 @@ def test_validate_frontier_generated():
             outcomes["valid"] += 1
 
     run()
+    OUTCOMES["validate_frontier"] = dict(outcomes)
     assert RUN["validate_frontier"] >= CASES
     assert outcomes["valid"] >= 50 and outcomes["rejected"] >= 200, outcomes
 
@@ -464,6 +479,7 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@pytest.mark.slow
 def test_load_dataset_tampered_generated(scratch, originals):
     outcomes = Counter()
 
@@ -568,6 +584,7 @@ def test_load_dataset_tampered_generated(scratch, originals):
                     assert expect == "data" and meta["kind"] == "table", (how, name)
 
     run()
+    OUTCOMES["load_dataset(tampered)"] = dict(outcomes)
     assert RUN["load_dataset(tampered)"] >= CASES
     rejected = sum(v for k, v in outcomes.items() if not k.endswith("loaded"))
     assert rejected >= 250, outcomes
@@ -689,6 +706,7 @@ def _wait_for(child: subprocess.Popen, marker: str, timeout: float) -> str:
     raise AssertionError(f"child never reached {marker}: {child.stderr.read()[-3000:]}")
 
 
+@pytest.mark.slow
 def test_save_killed_mid_write_leaves_previous_file_intact(small_fit, tmp_path):
     source = save(small_fit, tmp_path / "source.nc")
     cases = {  # target -> (mode, whether a previous file exists)
