@@ -177,6 +177,7 @@ for name, da in draws.items():
         "Hoffmann 2022": h, "Hoffmann inside 90%": bool(lo <= h <= hi),
         "Epoch 2024": e, "Epoch 95% (+-1.96 SE)": f"{e - 1.96 * se:.4g} - {e + 1.96 * se:.4g}",
         "Epoch inside 90%": bool(lo <= e <= hi),
+        "median inside Epoch 95%": bool(e - 1.96 * se <= med <= e + 1.96 * se),
     })
 comparison = pd.DataFrame(rows).set_index("parameter")
 comparison.style.format(precision=4)
@@ -272,6 +273,7 @@ show(plot_allocation(frontier, published=published, ci_prob=CI_PROB))
     code("""
 inside = {k: int(sum(comparison.loc[p, f"{k} inside 90%"] for p in ("E", "alpha", "beta")))
           for k in ("Hoffmann", "Epoch")}
+in_epoch = int(comparison.loc[["E", "alpha", "beta"], "median inside Epoch 95%"].sum())
 E_lo, E_med, E_hi = interval(post["E"])
 al_lo, al_med, al_hi = interval(post["alpha"])
 be_lo, be_med, be_hi = interval(post["beta"])
@@ -283,7 +285,8 @@ answer = (
     f"(E = {epoch['E']:.3f}, alpha = {epoch['alpha']:.3f}, beta = {epoch['beta']:.3f}) and "
     f"{inside['Hoffmann']} of Hoffmann's 3 printed values (E = {hoffmann['E']:.2f}, "
     f"alpha = {hoffmann['alpha']:.2f}, beta = {hoffmann['beta']:.2f}) lie inside our 90% "
-    f"intervals, and Hoffmann's printed law {'over' if mean_bias > 0 else 'under'}-predicts "
+    f"intervals (while {in_epoch} of our 3 medians lie inside Epoch's 95% bootstrap "
+    f"intervals), and Hoffmann's printed law {'over' if mean_bias > 0 else 'under'}-predicts "
     f"the losses by {100 * abs(mean_bias):.1f}% on average (RMS log residual "
     f"{rms['Hoffmann 2022 (printed)']:.4f}, against {rms['posterior median']:.4f} for our "
     f"median curve). "

@@ -15,6 +15,7 @@ import warnings
 warnings.filterwarnings("ignore", message=".*PyTensor could not link to a BLAS installation.*")
 
 from forecast.allocation import allocate  # noqa: E402
+from forecast.backtest import backtest  # noqa: E402
 from forecast.catalog import list_datasets, load_dataset  # noqa: E402
 from forecast.config import FitConfig, SamplerConfig  # noqa: E402
 from forecast.data import load_runs  # noqa: E402
@@ -53,6 +54,7 @@ __all__ = [
     "StockPrior",
     "WeightCollapseWarning",
     "allocate",
+    "backtest",
     "diagnostics",
     "exhaustion",
     "fit",

@@ -183,23 +183,3 @@ def loo_pointwise(idata: InferenceData, var_name: str = "log_loss") -> xr.Datase
             "pareto_k": ("run", np.asarray(res["pareto_k"]).ravel()),
         }
     )
-
-
-def compare_loo(
-    idatas: Mapping[str, InferenceData], *, method: str = "stacking", var_name: str = "log_loss"
-) -> xr.Dataset:
-    """``az.compare`` of several fits of the same runs, along dim ``model``.
-
-    Variables: ``elpd_loo``, ``se``, ``p_loo``, ``elpd_diff``, ``dse`` (log density of log
-    loss) and ``weight`` (stacking weights by default, Yao et al. 2018), in the input order.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_PARETO_WARNING)
-        table = az.compare(dict(idatas), ic="loo", method=method, var_name=var_name)
-    table = table.loc[list(idatas)]
-    columns = {"elpd_loo": "elpd_loo", "se": "se", "p_loo": "p_loo"}
-    columns.update({"elpd_diff": "elpd_diff", "dse": "dse", "weight": "weight"})
-    return xr.Dataset(
-        {name: ("model", table[col].to_numpy(float)) for name, col in columns.items()},
-        coords={"model": list(idatas)},
-    )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -41,8 +42,53 @@ def posterior_checksum(idata) -> str:
     return digest.hexdigest()
 
 
+def _umask() -> int:
+    """Read the process umask, without changing it where the OS allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (momentary, process-wide)
+    os.umask(mask)
+    return mask
+
+
+def _mode_for(path: Path) -> int:
+    """Choose the permissions of a new file at ``path``.
+
+    Those of the file it replaces, else 0o666 minus the umask, as ``open(path, "w")``
+    would give (``mkstemp`` makes its files 0o600, readable by their owner only).
+    """
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX); a no-op where directories cannot open."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def write_atomic(path: str | Path, write) -> Path:
     """Call ``write(tmp_path)`` then rename the temporary file onto ``path``.
+
+    The temporary file is a hidden ``.<name>.*.tmp`` in the same directory, flushed to disk
+    before the rename, so ``path`` holds either the previous file or the whole new one, even
+    if the process is killed mid-write (a killed write leaves only the hidden temporary
+    file). The new file gets the permissions of the file it replaces, else the umask's.
 
     Parameters
     ----------
@@ -64,7 +110,9 @@ def write_atomic(path: str | Path, write) -> Path:
         write(tmp)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -61,8 +61,9 @@ def compare_fits(fits: Mapping[str, Fit]) -> xr.Dataset:
     xarray.Dataset
         Along dim ``model`` (the names): ``elpd_loo``, ``se``, ``p_loo``, ``elpd_diff``,
         ``dse`` (log density of log loss; higher ``elpd_loo`` predicts held-in runs better),
-        ``weight`` (stacking weights, sum 1), ``max_pareto_k`` and ``n_bad_k`` (Pareto
-        :math:`\hat k > 0.7`: LOO unreliable for those runs).
+        ``weight`` (stacking weights, sum 1; the objective of ``arviz.compare(...,
+        method="stacking")``, maximised by :func:`stacking_weights`), ``max_pareto_k`` and
+        ``n_bad_k`` (Pareto :math:`\hat k > 0.7`: LOO unreliable for those runs).
 
     Raises
     ------
@@ -90,24 +91,24 @@ def compare_fits(fits: Mapping[str, Fit]) -> xr.Dataset:
     hashes = {_idata.attrs(f.idata).get("data_hash") for f in fits.values()}
     if len(hashes) > 1:
         raise ConfigError(f"compare_fits needs fits of the same runs; {names} differ")
-    if len(names) == 1:
-        single = _idata.loo_pointwise(fits[names[0]].idata)
-        table = xr.Dataset(
-            {k: ("model", [float(single[k])]) for k in ("elpd_loo", "se", "p_loo")},
-            coords={"model": names},
-        )
-        table["elpd_diff"] = ("model", [0.0])
-        table["dse"] = ("model", [0.0])
-        table["weight"] = ("model", [1.0])
-    else:
-        table = _idata.compare_loo({n: f.idata for n, f in fits.items()})
-    k_max, k_bad = [], []
-    for name in names:
-        k = _idata.loo_pointwise(fits[name].idata)["pareto_k"].values
-        k_max.append(float(k.max()))
-        k_bad.append(int((k > 0.7).sum()))
-    table["max_pareto_k"] = ("model", k_max)
-    table["n_bad_k"] = ("model", k_bad)
+    loos = [_idata.loo_pointwise(fits[n].idata) for n in names]
+    pointwise = np.stack([loo["elpd_i"].values for loo in loos], axis=1)  # (run, model)
+    elpd = pointwise.sum(axis=0)
+    best = int(np.argmax(elpd))
+    diff = pointwise[:, [best]] - pointwise
+    table = xr.Dataset(
+        {
+            "elpd_loo": ("model", elpd),
+            "se": ("model", [float(loo["se"]) for loo in loos]),
+            "p_loo": ("model", [float(loo["p_loo"]) for loo in loos]),
+            "elpd_diff": ("model", elpd[best] - elpd),
+            "dse": ("model", np.sqrt(len(pointwise) * diff.var(axis=0))),
+            "weight": ("model", stacking_weights(pointwise)),
+            "max_pareto_k": ("model", [float(loo["pareto_k"].max()) for loo in loos]),
+            "n_bad_k": ("model", [int((loo["pareto_k"] > 0.7).sum()) for loo in loos]),
+        },
+        coords={"model": names},
+    )
     return table
 
 

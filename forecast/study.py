@@ -59,7 +59,6 @@ AXES: dict[str, tuple[object, str, str]] = {
     "flop_per_param_token": (FLOP_PER_PARAM_TOKEN, "FLOP/(parameter token)", "FLOP convention"),
 }
 _FLOAT_AXES = ("prior_scale", "compute_cutoff", "flop_per_param_token")
-#: Axes that do not change the fit (unless a compute cutoff uses the FLOP convention).
 DESIGNS = ("product", "one_at_a_time", "listed")
 #: Bumped whenever a summary changes meaning, so cached results are not reused across it.
 SUMMARY_VERSION = 2
@@ -271,6 +270,9 @@ def load_study(source: str | Path | Mapping) -> Study:
     sampler = {"draws": 1000, "tune": 1000, "chains": 2, **dict(data.get("sampler", {}))}
     sampler.update(cores=1, progress=False)
     groups = data.get("groups")
+    N, ci_prob = data.get("N", 1e13), data.get("ci_prob", CI_PROB)
+    if not (isinstance(N, int | float) and math.isfinite(N) and N > 0 and 0 < ci_prob < 1):
+        raise ConfigError(f"N must be > 0 parameters and 0 < ci_prob < 1; got {N!r}, {ci_prob!r}")
     return Study(
         name=str(data.get("name", default_name)),
         runs=runs,
@@ -281,8 +283,8 @@ def load_study(source: str | Path | Mapping) -> Study:
         groups=groups,
         subset_column=data.get("subset_column", groups),
         forecast_group=data.get("forecast_group"),
-        N=float(data.get("N", 1e13)),
-        ci_prob=float(data.get("ci_prob", CI_PROB)),
+        N=float(N),
+        ci_prob=float(ci_prob),
         seed=int(data.get("seed", 0)),
         sampler=SamplerConfig.from_dict(sampler),
         stocks=stocks,

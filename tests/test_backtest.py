@@ -142,18 +142,18 @@ def test_loo_comparison_and_predictive_density_on_the_shared_fit(small_fit, synt
     draws = predict_runs(small_fit, synthetic_runs.assign(group=["a"] * 39 + ["unseen"]))
     assert draws.dims == ("chain", "draw", "run") and draws.sizes["run"] == 40
     median = draws.median(("chain", "draw")).values
-    assert np.allclose(median[:20], synthetic_runs["loss"][:20], rtol=0.03)
+    assert np.allclose(median[:20], synthetic_runs["loss"][:20], rtol=0.05)
 
 
 @pytest.mark.slow
 def test_discrepancy_widens_predictions_with_distance_and_round_trips(tmp_path, chinchilla_runs):
     from conftest import fit_quietly
 
-    from forecast import SamplerConfig, load, predict, save
+    from forecast import FitConfig, SamplerConfig, load, predict, save
 
     runs = chinchilla_runs.iloc[::4].reset_index(drop=True)  # 60 runs
     sampler = SamplerConfig(draws=200, tune=300, chains=2, progress=False)
-    result = fit_quietly(runs, discrepancy="compute", sampler=sampler, seed=3)
+    result = fit_quietly(runs, config=FitConfig(discrepancy="compute", sampler=sampler, seed=3))
     assert result.config.discrepancy == "compute" and "tau" in result.posterior
     tau = result.posterior["tau"]
     print("tau per decade: median", float(tau.median()), "90%", np.quantile(tau, [0.05, 0.95]))

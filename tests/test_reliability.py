@@ -25,6 +25,7 @@ import re
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -753,6 +754,17 @@ def test_save_killed_mid_write_leaves_previous_file_intact(small_fit, tmp_path):
         if cases[target][0] == "half":  # and the half-written one is refused on load
             with pytest.raises(IncompatibleFileError, match="cannot be read"):
                 load(tmp)
+
+
+def test_saved_files_get_ordinary_permissions(small_fit, tmp_path):
+    """mkstemp makes 0o600 files; a saved fit gets what a plain write would (or the old mode)."""
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    path = save(small_fit, tmp_path / "fit.nc")
+    assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
+    path.chmod(0o640)
+    save(small_fit, path, overwrite=True)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
 
 
 # ------------------------------------------------------------------ large grids, bounded memory

@@ -107,6 +107,8 @@ def test_yaml_and_json_studies_match_toml(tmp_path, runs):
         ({"axes": {"law": [3]}}, "takes names"),
         ({"query": "N >"}, "not a valid pandas query"),
         ({"query": "N < 0"}, "selects no runs"),
+        ({"N": -1.0}, "N must be > 0"),
+        ({"ci_prob": 1.5}, "ci_prob"),
     ],
 )
 def test_bad_studies_fail_loudly(runs, changes, match):
