@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import tempfile
 import time
 import warnings
@@ -141,11 +142,13 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "bt_cache")
     parser.add_argument("--only", nargs="*", help="names of backtests to run (default: all)")
     parser.add_argument("--n-bootstrap", type=int, default=4000)
+    parser.add_argument("--reverse", action="store_true", help="run the backtests last first")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     (HERE / "figures").mkdir(exist_ok=True)
     rows, notes = [], []
-    for name, spec in backtests().items():
+    items = list(backtests().items())
+    for name, spec in items[::-1] if args.reverse else items:
         if args.only and name not in args.only:
             continue
         result = run_one(name, spec, args.cache, args.n_bootstrap)
@@ -161,11 +164,21 @@ def main() -> None:
             f"LFO weights {a.get('lfo_stacking_weights', '-')} ({a.get('lfo_split', '')}); "
             f"LOO weights {a.get('loo_stacking_weights', '-')}; {a.get('seconds', '?')} s"
         )
+        if "component" in result.dims:
+            evidence = [
+                f"{c}: LOO {float(result.loo_elpd_loo.sel(component=c)):.1f}"
+                f" (se {float(result.loo_se.sel(component=c)):.1f}, max k "
+                f"{float(result.loo_max_pareto_k.sel(component=c)):.2f}), LFO "
+                f"{float(result.lfo_elpd.sel(component=c)):.1f}"
+                for c in result.component.values
+            ]
+            notes.append("    training side: " + "; ".join(evidence))
         post = {k[10:]: v for k, v in a.items() if k.startswith("posterior_")}
         notes.append(f"    t+disc posterior: {post}")
         shown = [m for m in ("ours", "t+disc", "plain", "bootstrap+noise") if m in result.model]
         fig = plot_calibration(result, models=shown, title=f"backtest: {name}")
-        fig.savefig(HERE / "figures" / f"calibration_{name.replace(' ', '_')}.png", dpi=80)
+        slug = re.sub(r"[^a-z0-9]+", "_", name.lower().replace("<", " lt ").replace("/", " of "))
+        fig.savefig(HERE / "figures" / f"calibration_{slug.strip('_')}.png", dpi=80)
     table = pd.concat(rows).reset_index()
     with pd.option_context("display.width", 200, "display.max_rows", 500):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="-"))

@@ -658,13 +658,19 @@ pd.DataFrame({
     md("## Answer"),
     code("""
 top, ptop = effects.isel(axis=0), p_effects.isel(axis=0)
+
+
+def label(value):
+    return "none" if str(value) == "inf" else str(value)
+
+
 lo, hi = result["loss_ci"].sel(base).values
 answer = (
     f"**Answer.** Of the {effects.sizes['axis']} choices varied, "
     f"`{str(top['axis'].values)}` moves the 10T-parameter loss forecast most: from "
-    f"{float(top['low']):.3f} ({top['low_value'].values}) to {float(top['high']):.3f} "
-    f"nats/token ({top['high_value'].values}), a range of {float(top['range']):.3f}, against a "
-    f"baseline forecast of {effects.attrs['baseline_value']:.3f} whose 90% interval is "
+    f"{float(top['low']):.3f} ({label(top['low_value'].values)}) to {float(top['high']):.3f} "
+    f"nats/token ({label(top['high_value'].values)}), a range of {float(top['range']):.3f}, "
+    f"against a baseline forecast of {effects.attrs['baseline_value']:.3f} whose 90% interval is "
     f"{hi - lo:.3f} nats/token wide; the probability that the compute-optimal token count "
     f"exceeds the stock of text moves most with `{str(ptop['axis'].values)}` "
     f"({float(ptop['low']):.2f} to {float(ptop['high']):.2f}, baseline "

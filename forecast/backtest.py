@@ -14,6 +14,8 @@ claim. Every method is scored on the same held-out runs:
   the quantiles of the bootstrap replicates' predicted loss, as Besiroglu et al. report
   them; **bootstrap+noise** adds the point fit's residual scale to each replicate, so that
   it too predicts a new run rather than the mean curve. With groups, one point fit per group.
+  The point fit is always the Chinchilla form on the tokens seen (repetition ignored), as
+  Epoch's procedure is; for the data-constrained law that makes it the naive baseline.
 * **published** — published parameter sets used as fixed laws (point predictions only).
 
 Scores per held-out run (dim ``run``): relative error of the point forecast, PIT value,

@@ -74,25 +74,25 @@ def test_gradient_matches_finite_differences(delta):
 
 
 def test_noise_free_fit_recovers_the_law_exactly():
-    fitted = fit_point(_runs(), grid=GRID[::25])
+    fitted = fit_point(_runs(), grid=GRID[::150])
     got = np.array([float(fitted[p]) for p in PARAMS])
     print("recovered", dict(zip(PARAMS, got.round(6), strict=True)))
     assert np.allclose(got, TRUE_THETA, atol=1e-4)
     assert fitted.attrs["objective"] < 1e-12
     assert fitted.attrs["residual_sd"] < 1e-6
-    assert fitted.attrs["n_starts"] == 180
+    assert fitted.attrs["n_starts"] == 30
 
 
 def test_bootstrap_is_reproducible_and_covers_the_truth():
     runs = _runs(noise=0.01)
-    start = fit_point(runs, grid=GRID[::60])
-    a = bootstrap_point(runs, n_bootstrap=60, seed=4, start=start)
-    b = bootstrap_point(runs, n_bootstrap=60, seed=4, start=start)
-    c = bootstrap_point(runs, n_bootstrap=60, seed=5, start=start)
-    assert a["alpha"].sizes["draw"] == 60
+    start = fit_point(runs, grid=GRID[::150])
+    a = bootstrap_point(runs, n_bootstrap=40, seed=4, start=start)
+    b = bootstrap_point(runs, n_bootstrap=40, seed=4, start=start)
+    c = bootstrap_point(runs, n_bootstrap=5, seed=5, start=start)
+    assert a["alpha"].sizes["draw"] == 40
     for p in PARAMS:
         np.testing.assert_array_equal(a[p].values, b[p].values)
-    assert not np.array_equal(a["alpha"].values, c["alpha"].values)
+    assert not np.array_equal(a["alpha"].values[:5], c["alpha"].values)
     lo, hi = np.quantile(a["alpha"], [0.005, 0.995])
     assert lo < TRUE["alpha"] < hi
     assert float(a["alpha"].std()) > 1e-4  # resamples do move the fit
@@ -101,7 +101,7 @@ def test_bootstrap_is_reproducible_and_covers_the_truth():
 
 def test_predict_point_matches_the_law_and_broadcasts_over_draws():
     runs = _runs()
-    start = fit_point(runs, grid=GRID[::60])
+    start = fit_point(runs, grid=GRID[::150])
     pred = predict_point(start, [1e9, 1e11], [2e10, 3e12])
     expected = chinchilla.loss(np.array([1e9, 1e11]), np.array([2e10, 3e12]), **TRUE)
     assert np.allclose(pred.values, expected, rtol=1e-5)
