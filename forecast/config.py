@@ -68,6 +68,12 @@ class SamplerConfig:
         span little of the range where the loss flattens (measured on the Gadre small
         runs: 26–73 divergences at 0.9–0.95, none at 0.99). Compilation dominates
         the wall time of our fits, so the smaller step costs little.
+    low_rank_mass_matrix : bool
+        nutpie only: adapt a low-rank-modified mass matrix instead of a diagonal one.
+        Measured on the 240 Chinchilla runs (flat model, 4 x 1000 draws, 2 cores): sampling
+        23.7 s with the diagonal matrix vs 8.7 s with this, both 0 divergences at 0.99. Off
+        by default because on hierarchical fits it diverges where the diagonal matrix does
+        not (Gadre 3-corpus fit: 11 divergences vs 0).
     progress : bool
         Show a progress bar while sampling.
     """
@@ -78,6 +84,7 @@ class SamplerConfig:
     chains: int = 4
     cores: int | None = None
     target_accept: float = 0.99
+    low_rank_mass_matrix: bool = False
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -89,6 +96,8 @@ class SamplerConfig:
                 raise ConfigError(f"SamplerConfig.{name} must be a positive integer, got {value!r}")
         if not 0.5 <= self.target_accept < 1.0:
             raise ConfigError(f"target_accept must be in [0.5, 1), got {self.target_accept!r}")
+        if self.low_rank_mass_matrix and self.sampler != "nutpie":
+            raise ConfigError("low_rank_mass_matrix needs sampler='nutpie'")
 
     @property
     def n_cores(self) -> int:

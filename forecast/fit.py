@@ -187,19 +187,7 @@ def _sample(model: pm.Model, sampler: SamplerConfig, seed: int):
             )
             name = "pymc"
     if name == "nutpie":
-        compiled = nutpie.compile_pymc_model(model)
-        idata = nutpie.sample(
-            compiled,
-            draws=sampler.draws,
-            tune=sampler.tune,
-            chains=sampler.chains,
-            cores=sampler.n_cores,
-            seed=seed,
-            target_accept=sampler.target_accept,
-            progress_bar=sampler.progress,
-            save_warmup=False,
-        )
-        return idata, name
+        return _nutpie_sample(nutpie.compile_pymc_model(model), sampler, seed), name
     with model:
         idata = pm.sample(
             draws=sampler.draws,
@@ -212,6 +200,23 @@ def _sample(model: pm.Model, sampler: SamplerConfig, seed: int):
             compute_convergence_checks=False,
         )
     return idata, name
+
+
+def _nutpie_sample(compiled, sampler: SamplerConfig, seed: int):
+    import nutpie
+
+    return nutpie.sample(
+        compiled,
+        draws=sampler.draws,
+        tune=sampler.tune,
+        chains=sampler.chains,
+        cores=sampler.n_cores,
+        seed=seed,
+        target_accept=sampler.target_accept,
+        low_rank_modified_mass_matrix=sampler.low_rank_mass_matrix,
+        progress_bar=sampler.progress,
+        save_warmup=False,
+    )
 
 
 def sample_model(
@@ -516,17 +521,7 @@ def sample_replicates(
         if values.shape != (len(table),) or not np.all(np.isfinite(values)):
             raise ValueError(f"each observed vector must hold {len(table)} finite log losses")
         if compiled is not None:
-            raw = nutpie.sample(
-                compiled.with_data(**{OBSERVED_DATA: values}),
-                draws=sampler.draws,
-                tune=sampler.tune,
-                chains=sampler.chains,
-                cores=sampler.n_cores,
-                seed=seed,
-                target_accept=sampler.target_accept,
-                progress_bar=sampler.progress,
-                save_warmup=False,
-            )
+            raw = _nutpie_sample(compiled.with_data(**{OBSERVED_DATA: values}), sampler, seed)
         else:
             model = make_model(table.assign(loss=np.exp(values)), config)
             raw, _ = _sample(model, sampler, seed)

@@ -95,6 +95,8 @@ def test_sampler_config_validates():
         SamplerConfig(draws=0)
     with pytest.raises(ConfigError, match="target_accept"):
         SamplerConfig(target_accept=1.0)
+    with pytest.raises(ConfigError, match="low_rank_mass_matrix"):
+        SamplerConfig(sampler="pymc", low_rank_mass_matrix=True)
     with pytest.raises(ConfigError, match="unknown FitConfig keys"):
         FitConfig.from_dict({"law": "chinchilla", "prior": "weak"})
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -72,7 +73,10 @@ def test_same_seed_gives_identical_draws(synthetic_runs, small_fit):
 
 def test_one_group_is_the_flat_model(synthetic_runs):
     runs = synthetic_runs[synthetic_runs.group == "a"]
-    result = fit_quietly(runs, sampler=SMALL_SAMPLER, seed=3)
+    # the flat model is where the low-rank mass matrix is worth it; exercise that path here
+    low_rank = dataclasses.replace(SMALL_SAMPLER, low_rank_mass_matrix=True)
+    result = fit_quietly(runs, sampler=low_rank, seed=3)
+    assert result.config.sampler.low_rank_mass_matrix
     post = result.posterior
     assert result.groups == ["all"]
     # with one group the zero-sum offsets vanish: the group value is the population value
