@@ -4,8 +4,11 @@ import numpy as np
 import pytest
 from conftest import fit_quietly
 
-from forecast import ConfigError, SamplerConfig, load_dataset, load_runs
+from forecast import ConfigError, FitConfig, SamplerConfig, load_dataset, load_runs
 from forecast.joint import FRONTIER_FAMILIES, SMALL_RUNS, joint_runs, select_checkpoints
+
+#: Partially pooled parameters; the exponents are shared across groups.
+POOLED = ("E", "log_A", "log_B")
 
 
 def test_joint_table_is_valid_and_labelled():
@@ -37,14 +40,14 @@ def test_checkpoint_selection():
 
 @pytest.mark.slow
 def test_frontier_families_narrow_the_exponents():
-    """Adding GPT-3/OPT/OLMo-1 (N up to 175B) narrows alpha and beta vs small runs alone."""
-    sampler = SamplerConfig(draws=400, tune=600, chains=2, progress=False)
-    small = fit_quietly(
-        joint_runs(small=SMALL_RUNS, frontier={}), groups="group", sampler=sampler, seed=3
-    )
-    joint = fit_quietly(
-        joint_runs(frontier=FRONTIER_FAMILIES), groups="group", sampler=sampler, seed=3
-    )
+    """Adding GPT-3/OPT/OLMo-1 (N up to 175B) narrows alpha and beta vs small runs alone.
+
+    Same design as ``bench/joint_fit.py``: shared exponents, pooled floors and coefficients.
+    """
+    sampler = SamplerConfig(draws=400, tune=800, chains=2, progress=False)
+    config = FitConfig(groups="group", pooled=POOLED, sampler=sampler, seed=3)
+    small = fit_quietly(joint_runs(small=SMALL_RUNS, frontier={}), config=config)
+    joint = fit_quietly(joint_runs(frontier=FRONTIER_FAMILIES), config=config)
     for name in ("alpha", "beta"):
         a = small.posterior[name].values.ravel()
         b = joint.posterior[name].values.ravel()
