@@ -46,6 +46,10 @@ NOTEBOOKS = {
         "06_backtests.png",
         ("our 90% posterior predictive intervals contained", "held-out runs"),
     ),
+    "07_next_run": (
+        "07_next_run.png",
+        ("the suggested next run is", "90% interval of the 10T-parameter loss", "expected"),
+    ),
 }
 MAX_FIGURE_BYTES = 150_000
 
