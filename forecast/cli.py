@@ -3,6 +3,12 @@
 No logic lives here. Errors a user can fix (bad data, bad config, an existing output,
 an incompatible file) end the command with a one-line message and a non-zero exit code,
 not a traceback. Outputs are never overwritten without ``--force``.
+
+This module is the entry point (``scaling-forecast``) and holds the commands that fit a
+posterior and read one: fit, inspect, datasets, exhaustion, forecast and report. The app,
+the consoles and the shared helpers live in :mod:`forecast._cli_common`; the planning and
+study commands (sensitivity, simulate, suggest, backtest) in :mod:`forecast.cli_studies`,
+imported here so that they register.
 """
 
 from __future__ import annotations
@@ -12,109 +18,61 @@ import sys
 import warnings
 from pathlib import Path
 
+import pandas as pd
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from forecast.catalog import list_datasets, load_dataset
-from forecast.config import FitConfig, SamplerConfig
-from forecast.diagnostics import failures
-from forecast.errors import (
-    ConfigError,
-    ConvergenceError,
-    ConvergenceWarning,
-    DataError,
-    IncompatibleFileError,
+from forecast._cli_common import (  # noqa: F401  (helpers stay importable from forecast.cli)
+    CHAINS,
+    DATA,
+    DATASET,
+    DRAWS,
+    EXIT_CONVERGENCE,
+    EXIT_INPUT,
+    GROUPS,
+    LAW,
+    LIKELIHOOD,
+    POOLED,
+    PRIORS,
+    SAMPLER,
+    SEED,
+    TUNE,
+    _check_outputs,
+    _diagnostics_table,
+    _fail,
+    _fit_config,
+    _floats,
+    _guard,
+    _named_values,
+    _runs_source,
+    app,
+    console,
+    err_console,
 )
+from forecast.catalog import list_datasets, load_dataset
+from forecast.diagnostics import failures
+from forecast.errors import ConvergenceError, ConvergenceWarning
 from forecast.fit import fit as run_fit
 from forecast.io import load, save, write_atomic
-
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="Bayesian forecasting of neural scaling laws.",
-    pretty_exceptions_enable=False,
-)
-console = Console()
-err_console = Console(stderr=True)
-
-#: Exit codes: 2 = bad input or config, 3 = sampler diagnostics failed under --strict.
-EXIT_INPUT, EXIT_CONVERGENCE = 2, 3
-_USER_ERRORS = (DataError, ConfigError, IncompatibleFileError, FileExistsError, FileNotFoundError)
-
-
-def _fail(exc: BaseException, code: int) -> None:
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _guard(call):
-    try:
-        return call()
-    except _USER_ERRORS as exc:
-        _fail(exc, EXIT_INPUT)
-    except ConvergenceError as exc:
-        _fail(exc, EXIT_CONVERGENCE)
-
-
-def _check_outputs(paths: list[Path], force: bool) -> None:
-    existing = [str(p) for p in paths if p.exists()]
-    if existing and not force:
-        _fail(FileExistsError(f"{', '.join(existing)} exists; pass --force to replace"), EXIT_INPUT)
-
-
-def _diagnostics_table(table) -> Table:
-    out = Table(title="sampler diagnostics", show_lines=False)
-    for column in ("parameter", "r_hat", "ess_bulk", "ess_tail"):
-        out.add_column(column, justify="left" if column == "parameter" else "right")
-    frame = table.to_dataframe()
-    frame = frame[~frame.index.str.startswith("log_")] if len(frame) > 40 else frame
-    for name, row in frame.iterrows():
-        values = (f"{row.r_hat:.3f}", f"{row.ess_bulk:.0f}", f"{row.ess_tail:.0f}")
-        out.add_row(escape(str(name)), *values)
-    out.caption = (
-        f"divergences: {table.attrs['divergences']}  |  min E-BFMI: {table.attrs['ebfmi_min']:.2f}"
-        f"  |  {'PASSED' if table.attrs['passed'] else 'FAILED: ' + '; '.join(failures(table))}"
-    )
-    return out
-
-
-def _runs_source(data: Path | None, dataset: str | None, query: str | None):
-    if (data is None) == (dataset is None):
-        raise ConfigError("give exactly one of DATA (a CSV path) or --dataset NAME")
-    if data is not None:
-        from forecast.data import load_runs
-
-        runs = load_runs(data)
-    else:
-        runs = load_dataset(dataset)
-    if query:
-        try:
-            runs = runs.query(query).reset_index(drop=True)
-        except Exception as exc:  # pandas raises many types for a bad expression
-            raise ConfigError(f"--query {query!r} is not a valid pandas query: {exc}") from exc
-        if runs.empty:
-            raise ConfigError(f"--query {query!r} selects no runs")
-    return runs
 
 
 @app.command("fit")
 def fit_command(
-    data: Path = typer.Argument(None, help="CSV of runs (columns N, D, loss, ...)."),
-    dataset: str = typer.Option(None, "--dataset", help="A bundled dataset (see `datasets`)."),
+    data: Path = DATA,
+    dataset: str = DATASET,
     query: str = typer.Option(
         None, help="pandas query selecting runs, e.g. \"eval_set == 'c4_val'\"."
     ),
-    law: str = typer.Option("chinchilla", help="Law form."),
-    priors: str = typer.Option("weak", help="Prior preset."),
-    groups: str = typer.Option(None, help="Column whose values are the groups."),
-    likelihood: str = typer.Option("normal", help="normal | student_t"),
-    sampler: str = typer.Option("nutpie", help="nutpie | pymc"),
-    draws: int = typer.Option(1000, min=1),
-    tune: int = typer.Option(1000, min=0),
-    chains: int = typer.Option(4, min=1),
-    seed: int = typer.Option(0),
+    law: str = LAW,
+    priors: str = PRIORS,
+    groups: str = GROUPS,
+    pooled: str = POOLED,
+    likelihood: str = LIKELIHOOD,
+    sampler: str = SAMPLER,
+    draws: int = DRAWS,
+    tune: int = TUNE,
+    chains: int = CHAINS,
+    seed: int = SEED,
     out: Path = typer.Option(Path("fit.nc"), help="NetCDF posterior to write."),
     figure: Path = typer.Option(None, help="Figure to write (default: OUT with .png)."),
     force: bool = typer.Option(False, help="Replace existing outputs."),
@@ -128,13 +86,17 @@ def fit_command(
 
     def work():
         runs = _runs_source(data, dataset, query)
-        config = FitConfig(
+        config = _fit_config(
             law=law,
             priors=priors,
             groups=groups,
+            pooled=pooled,
             likelihood=likelihood,
-            sampler=SamplerConfig(sampler=sampler, draws=draws, tune=tune, chains=chains),
             seed=seed,
+            sampler=sampler,
+            draws=draws,
+            tune=tune,
+            chains=chains,
         )
         console.print(
             f"fitting {len(runs)} runs, law={law}, priors={priors}, groups={groups or '-'}"
@@ -182,7 +144,9 @@ def datasets_command() -> None:
     for column in frame.columns:
         table.add_column(str(column))
     for _, row in frame.iterrows():
-        table.add_row(*[f"{v:.3g}" if isinstance(v, float) else str(v) for v in row])
+        table.add_row(
+            *["-" if pd.isna(v) else f"{v:.3g}" if isinstance(v, float) else str(v) for v in row]
+        )
     console.print(table)
 
 
@@ -269,80 +233,6 @@ def exhaustion_command(
     console.print(f"wrote {out} and {figure}")
 
 
-@app.command("sensitivity")
-def sensitivity_command(
-    study: Path = typer.Argument(..., help="Study file (.toml, .yaml/.yml or .json)."),
-    scheduler: str = typer.Option(
-        None, help="Address of a running dask scheduler, e.g. tcp://10.0.0.5:8786."
-    ),
-    workers: int = typer.Option(
-        None, min=1, help="Workers of the LocalCluster used without --scheduler (default: cores)."
-    ),
-    out: Path = typer.Option(None, help="Output directory (default: ./sensitivity-<name>)."),
-    force: bool = typer.Option(
-        False, help="Replace existing study.nc / tornado.png / heatmap.png."
-    ),
-    refit: bool = typer.Option(False, help="Refit configurations cached in OUT."),
-) -> None:
-    """Fit every configuration of a sensitivity study on Dask; write study.nc and figures."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from forecast.plots import plot_sensitivity_heatmap, plot_tornado
-    from forecast.sensitivity import STUDY_FILE, axis_effects, sensitivity
-    from forecast.study import load_study
-
-    spec = _guard(lambda: load_study(study))
-    out = out or Path(f"sensitivity-{spec.name}")
-    figures = {"tornado": out / "tornado.png", "heatmap": out / "heatmap.png"}
-    _check_outputs([out / STUDY_FILE, *figures.values()], force)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=console, transient=False) as bar:
-        job = bar.add_task("configurations", total=None)
-
-        def report(done: int, total: int, label: str) -> None:
-            bar.update(job, completed=done, total=total, description=f"configurations [{label}]")
-
-        try:
-            result = _guard(
-                lambda: sensitivity(
-                    spec,
-                    out=out,
-                    client=scheduler,
-                    n_workers=workers,
-                    refit=refit,
-                    progress=report,
-                )
-            )
-        except (OSError, TimeoutError) as exc:  # no scheduler at --scheduler
-            _fail(exc, EXIT_INPUT)
-    console.print(
-        f"{result.attrs['n_configurations']} configurations: {result.attrs['n_fits_run']} fits "
-        f"run, {result.attrs['n_reused']} reused, {result.attrs['n_failed']} failed"
-    )
-    effects = axis_effects(result)
-    table = Table(title=f"{effects.attrs['long_name']}: posterior median, by choice")
-    for column in ("axis", "lowest", "highest", f"range ({effects.attrs['units']})"):
-        table.add_column(column)
-    for axis in effects["axis"].values:
-        row = effects.sel(axis=axis)
-        table.add_row(
-            str(axis),
-            f"{float(row['low']):.4f} ({row['low_value'].item()})",
-            f"{float(row['high']):.4f} ({row['high_value'].item()})",
-            f"{float(row['range']):.4f}",
-        )
-    console.print(table)
-    failed = result["status"].values == "failed"
-    for message in sorted(set(result["error"].values[failed])):
-        err_console.print(f"[bold red]failed configuration:[/] {message}", highlight=False)
-    fig = plot_tornado(result)
-    write_atomic(figures["tornado"], lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
-    if len([d for d in result["status"].dims if result.sizes[d] > 1]) >= 2:
-        heat = plot_sensitivity_heatmap(result)
-        write_atomic(figures["heatmap"], lambda tmp: heat.savefig(tmp, dpi=120, format="png"))
-    console.print(f"wrote {out / STUDY_FILE} and figures in {out}")
-
-
 @app.command("forecast")
 def forecast_command(
     posterior: Path = typer.Argument(..., help="A NetCDF written by `fit`."),
@@ -413,18 +303,19 @@ def forecast_command(
 
 @app.command("report")
 def report_command(
-    data: Path = typer.Argument(None, help="CSV of runs (columns N, D, loss, ...)."),
-    dataset: str = typer.Option(None, "--dataset", help="A bundled dataset (see `datasets`)."),
+    data: Path = DATA,
+    dataset: str = DATASET,
     query: str = typer.Option(None, help="pandas query selecting runs."),
-    groups: str = typer.Option(None, help="Column whose values are the groups."),
-    law: str = typer.Option("chinchilla", help="Law form."),
-    priors: str = typer.Option("weak", help="Prior preset."),
-    likelihood: str = typer.Option("normal", help="normal | student_t"),
-    sampler: str = typer.Option("nutpie", help="nutpie | pymc"),
-    draws: int = typer.Option(1000, min=1),
-    tune: int = typer.Option(1000, min=0),
-    chains: int = typer.Option(4, min=1),
-    seed: int = typer.Option(0),
+    groups: str = GROUPS,
+    pooled: str = POOLED,
+    law: str = LAW,
+    priors: str = PRIORS,
+    likelihood: str = LIKELIHOOD,
+    sampler: str = SAMPLER,
+    draws: int = DRAWS,
+    tune: int = TUNE,
+    chains: int = CHAINS,
+    seed: int = SEED,
     params: float = typer.Option(1e13, "--params", help="Model size N (parameters)."),
     tokens_per_param: list[float] = typer.Option(
         [20.0, 100.0], "--tokens-per-param", help="Tokens-per-parameter scenarios."
@@ -451,15 +342,18 @@ def report_command(
 
         def work():
             runs = _runs_source(data, dataset, query)
-            config = FitConfig(
+            config = _fit_config(
                 law=law,
                 priors=priors,
                 groups=groups,
+                pooled=pooled,
                 likelihood=likelihood,
-                sampler=SamplerConfig(
-                    sampler=sampler, draws=draws, tune=tune, chains=chains, progress=False
-                ),
                 seed=seed,
+                sampler=sampler,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                progress=False,
             )
             where = f"dataset {dataset}" if dataset else str(data)
             return report(
@@ -483,164 +377,9 @@ def report_command(
     console.print(f"wrote {made.files['report']} and {len(made.files) - 1} files in {out}")
 
 
-def _floats(text: str, name: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ConfigError(f"--{name} must be comma-separated numbers, got {text!r}") from None
-
-
-def _named_values(pairs: list[str]) -> dict[str, float]:
-    out = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        try:
-            number = float(value)
-        except ValueError:
-            number = None
-        if not sep or number is None or not name.strip():
-            raise ConfigError(f"--param takes NAME=VALUE (e.g. alpha=0.35), got {pair!r}")
-        out[name.strip()] = number
-    return out
-
-
-@app.command("simulate")
-def simulate_command(
-    law: str = typer.Option("chinchilla", help="Law form."),
-    param: list[str] = typer.Option(
-        None, "--param", help="NAME=VALUE (repeatable); default Besiroglu 2024's Chinchilla fit."
-    ),
-    sizes: str = typer.Option("3e7,1e8,3e8,1e9", help="Model sizes N (comma-separated)."),
-    tokens_per_param: str = typer.Option("5,10,20,40,80", help="D/N ratios (comma-separated)."),
-    design: Path = typer.Option(None, help="CSV of N, D[, group, unique_tokens] (no ladder)."),
-    noise: str = typer.Option("normal", help="normal | student_t (on log loss)."),
-    sigma: float = typer.Option(0.01, min=0.0, help="Noise SD on log loss."),
-    nu: float = typer.Option(4.0, help="Student-t degrees of freedom."),
-    seed: int = typer.Option(0),
-    out: Path = typer.Option(Path("simulated.csv"), help="CSV of runs to write."),
-    force: bool = typer.Option(False, help="Replace existing outputs."),
-) -> None:
-    """Simulate training runs from a known law (a ladder of sizes x tokens/param, or a CSV)."""
-    import pandas as pd
-
-    from forecast.simulate import BESIROGLU_2024, ladder, simulate
-
-    _check_outputs([out], force)
-
-    def work():
-        params = _named_values(param) if param else dict(BESIROGLU_2024)
-        plan = (
-            pd.read_csv(design)
-            if design is not None
-            else ladder(_floats(sizes, "sizes"), _floats(tokens_per_param, "tokens-per-param"))
-        )
-        return simulate(law, params, plan, noise=noise, sigma=sigma, nu=nu, seed=seed)
-
-    runs = _guard(work)
-    write_atomic(out, lambda tmp: runs.to_csv(tmp, index=False, float_format="%.10g"))
-    console.print(f"wrote {len(runs)} simulated runs ({law}, sigma={sigma:g}) to {out}")
-
-
-@app.command("suggest")
-def suggest_command(
-    posterior: Path = typer.Argument(..., help="A NetCDF written by `fit`."),
-    budget: float = typer.Option(..., "--budget", help="Largest run compute C = 6ND (FLOP)."),
-    group: str = typer.Option(None, help="Group of the new runs (required if several)."),
-    target: str = typer.Option("loss", help="loss | E | alpha | beta"),
-    target_n: float = typer.Option(1e13, "--target-n", help="N (parameters) of the loss target."),
-    rank_by: str = typer.Option("per_flop", help="per_flop | reduction"),
-    outcomes: int = typer.Option(256, min=2, help="Simulated outcomes per candidate."),
-    top: int = typer.Option(10, min=1, help="Rows to print."),
-    seed: int = typer.Option(0),
-    out: Path = typer.Option(None, help="CSV of all ranked candidates."),
-    figure: Path = typer.Option(None, help="Figure (PNG) of the candidates."),
-    force: bool = typer.Option(False, help="Replace existing outputs."),
-) -> None:
-    """Rank candidate runs by expected reduction of the forecast's variance per FLOP."""
-    from forecast.design import suggest_runs
-
-    _check_outputs([p for p in (out, figure) if p is not None], force)
-    result = _guard(lambda: load(posterior))
-    ranked = _guard(
-        lambda: suggest_runs(
-            result,
-            budget,
-            group=group,
-            target=target,
-            target_N=target_n,
-            n_outcomes=outcomes,
-            rank_by=rank_by,
-            seed=seed,
-        )
-    )
-    frame = ranked.to_dataframe().reset_index(drop=True)
-    table = Table(title=f"next runs for: {ranked.attrs['target']} (group {ranked.attrs['group']})")
-    for column in ("rank", "N", "D", "C (FLOP)", "tokens/param", "var. reduction", "SD after"):
-        table.add_column(column, justify="right")
-    table.add_column("ESS (median)", justify="right")
-    for _, row in frame.head(top).iterrows():
-        table.add_row(
-            str(int(row["rank"])),
-            f"{row.N:.3g}",
-            f"{row.D:.3g}",
-            f"{row.C:.3g}",
-            f"{row.D / row.N:.3g}",
-            f"{row.relative_reduction:.1%}",
-            f"{row.expected_sd:.4g}",
-            f"{row.ess_median:.0f}" + (" (linear)" if row.method == "linear" else ""),
-        )
-    table.caption = (
-        f"current SD {ranked.attrs['current_variance'] ** 0.5:.4g} {ranked.attrs['target_units']}; "
-        f"ranked by {ranked.attrs['rank_by']}; {ranked.attrs['n_outcomes']} simulated outcomes"
-    )
-    console.print(table)
-    if out is not None:
-        write_atomic(out, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.6g"))
-    if figure is not None:
-        from forecast.plots import plot_suggestions
-
-        fig = plot_suggestions(ranked, runs=result.runs)
-        write_atomic(figure, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
-    written = [str(p) for p in (out, figure) if p is not None]
-    if written:
-        console.print(f"wrote {' and '.join(written)}")
-
-
-@app.command("backtest")
-def backtest_command(
-    data: Path = typer.Argument(None, help="CSV of runs (columns N, D, loss, ...)."),
-    dataset: str = typer.Option(None, "--dataset", help="A bundled dataset (see `datasets`)."),
-    query: str = typer.Option(None, help="pandas query selecting the runs that take part."),
-    split: str = typer.Option(..., help="Runs to fit, e.g. 'C<1e20', 'N<=1.6e8', 'C<=q0.667'."),
-    law: str = typer.Option("chinchilla"),
-    priors: str = typer.Option("weak"),
-    groups: str = typer.Option(None),
-    likelihood: str = typer.Option("student_t", help="normal | student_t"),
-    discrepancy: str = typer.Option("compute", help="compute | none"),
-    draws: int = typer.Option(1000, min=1),
-    n_bootstrap: int = typer.Option(4000, min=0, help="Bootstrap refits of the baseline."),
-    seed: int = typer.Option(0),
-    out: Path = typer.Option(Path("backtest.nc"), help="NetCDF of scores (and OUT.png) to write."),
-    force: bool = typer.Option(False, help="Replace existing outputs."),
-) -> None:
-    """Fit the runs selected by --split, predict the rest; print coverage, error and CRPS."""
-    from forecast._idata import dataset_to_netcdf
-    from forecast.backtest import backtest
-    from forecast.plots import plot_calibration
-
-    _check_outputs([out, out.with_suffix(".png")], force)
-    options = {"law": law, "priors": priors, "groups": groups, "likelihood": likelihood}
-    sampler = SamplerConfig(draws=draws, tune=draws)
-    disc = None if discrepancy == "none" else discrepancy
-    config = _guard(lambda: FitConfig(**options, sampler=sampler, seed=seed, discrepancy=disc))
-    runs = _guard(lambda: _runs_source(data, dataset, query))
-    result = _guard(lambda: backtest(runs, split=split, config=config, n_bootstrap=n_bootstrap))
-    summary = result[[v for v in result.data_vars if result[v].dims == ("model",)]]
-    console.print(summary.to_dataframe().to_string(float_format=lambda v: f"{v:.4f}"))
-    write_atomic(out, lambda tmp: dataset_to_netcdf(result, tmp))
-    fig = plot_calibration(result)
-    write_atomic(out.with_suffix(".png"), lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
-    console.print(f"wrote {out} and {out.with_suffix('.png')}")
+# Registers sensitivity, simulate, suggest and backtest; imported last so that
+# `scaling-forecast --help` lists them after the commands above.
+from forecast import cli_studies  # noqa: E402, F401
 
 
 def main() -> None:  # pragma: no cover - console entry point

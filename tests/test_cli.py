@@ -265,3 +265,43 @@ def test_commands_refuse_an_existing_out(name, small_fit, tmp_path):
     text = one_line_error(result, 2)
     assert "exists; pass --force" in text, text
     assert out.read_bytes() == b"precious"
+
+
+# ------------------------------------------------------------------ --pooled
+
+
+@pytest.mark.parametrize("command", ["fit", "report", "backtest"])
+def test_pooled_with_an_unknown_name_exits_2_before_sampling(
+    command, csv_file, tmp_path, monkeypatch
+):
+    data = csv_file("N,D,loss\n7e7,1.4e9,3.4\n4e8,8e9,2.95\n")
+    monkeypatch.setattr(cli, "run_fit", lambda *a, **k: pytest.fail("sampled"))
+    extra = ["--split", "N<1e8"] if command == "backtest" else []
+    out = tmp_path / ("report" if command == "report" else "out.nc")
+    result = invoke(command, data, *extra, "--pooled", "E,gamma", "--out", out)
+    text = one_line_error(result, 2)
+    assert "['gamma'] are not parameters of law 'chinchilla'" in text, text
+    assert not out.exists()
+
+
+def test_pooled_naming_no_parameter_exits_2(csv_file, tmp_path):
+    data = csv_file("N,D,loss\n7e7,1.4e9,3.4\n4e8,8e9,2.95\n")
+    result = invoke("fit", data, "--pooled", " , ", "--out", tmp_path / "fit.nc")
+    assert "names no parameter; omit it to pool every parameter" in one_line_error(result, 2)
+
+
+def test_fit_with_pooled_stores_it_and_shares_the_other_parameters(synthetic_runs, tmp_path):
+    """A real (tiny) fit: only E varies by group; the exponents and coefficients are shared."""
+    data = tmp_path / "runs.csv"
+    synthetic_runs.to_csv(data, index=False)
+    out = tmp_path / "pooled.nc"
+    tiny = ("--sampler", "pymc", "--draws", "10", "--tune", "10", "--chains", "2")
+    result = invoke("fit", data, "--groups", "group", "--pooled", "E", *tiny, "--out", out)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    fitted = load(out)
+    assert fitted.config.pooled == ("E",) and fitted.config.groups == "group"
+    post = fitted.posterior
+    assert float(abs(post["E_group"].diff("group")).max()) > 0
+    for shared in ("alpha", "beta", "log_A", "log_B"):
+        spread = post[f"{shared}_group"] - post[shared]
+        assert float(abs(spread).max()) == 0.0, shared

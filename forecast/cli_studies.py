@@ -1,0 +1,255 @@
+"""CLI commands that plan and study fits: sensitivity, simulate, suggest and backtest.
+
+They register on the app of :mod:`forecast._cli_common`; :mod:`forecast.cli`, the entry
+point, imports this module so they are part of ``scaling-forecast``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from forecast._cli_common import (
+    DATA,
+    DATASET,
+    EXIT_INPUT,
+    POOLED,
+    SEED,
+    _check_outputs,
+    _fail,
+    _fit_config,
+    _floats,
+    _guard,
+    _named_values,
+    _runs_source,
+    app,
+    console,
+    err_console,
+)
+from forecast.io import load, write_atomic
+
+
+@app.command("sensitivity")
+def sensitivity_command(
+    study: Path = typer.Argument(..., help="Study file (.toml, .yaml/.yml or .json)."),
+    scheduler: str = typer.Option(
+        None, help="Address of a running dask scheduler, e.g. tcp://10.0.0.5:8786."
+    ),
+    workers: int = typer.Option(
+        None, min=1, help="Workers of the LocalCluster used without --scheduler (default: cores)."
+    ),
+    out: Path = typer.Option(None, help="Output directory (default: ./sensitivity-<name>)."),
+    force: bool = typer.Option(
+        False, help="Replace existing study.nc / tornado.png / heatmap.png."
+    ),
+    refit: bool = typer.Option(False, help="Refit configurations cached in OUT."),
+) -> None:
+    """Fit every configuration of a sensitivity study on Dask; write study.nc and figures."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from forecast.plots import plot_sensitivity_heatmap, plot_tornado
+    from forecast.sensitivity import STUDY_FILE, axis_effects, sensitivity
+    from forecast.study import load_study
+
+    spec = _guard(lambda: load_study(study))
+    out = out or Path(f"sensitivity-{spec.name}")
+    figures = {"tornado": out / "tornado.png", "heatmap": out / "heatmap.png"}
+    _check_outputs([out / STUDY_FILE, *figures.values()], force)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=False) as bar:
+        job = bar.add_task("configurations", total=None)
+
+        def report(done: int, total: int, label: str) -> None:
+            bar.update(job, completed=done, total=total, description=f"configurations [{label}]")
+
+        try:
+            result = _guard(
+                lambda: sensitivity(
+                    spec,
+                    out=out,
+                    client=scheduler,
+                    n_workers=workers,
+                    refit=refit,
+                    progress=report,
+                )
+            )
+        except (OSError, TimeoutError) as exc:  # no scheduler at --scheduler
+            _fail(exc, EXIT_INPUT)
+    console.print(
+        f"{result.attrs['n_configurations']} configurations: {result.attrs['n_fits_run']} fits "
+        f"run, {result.attrs['n_reused']} reused, {result.attrs['n_failed']} failed"
+    )
+    effects = axis_effects(result)
+    table = Table(title=f"{effects.attrs['long_name']}: posterior median, by choice")
+    for column in ("axis", "lowest", "highest", f"range ({effects.attrs['units']})"):
+        table.add_column(column)
+    for axis in effects["axis"].values:
+        row = effects.sel(axis=axis)
+        table.add_row(
+            str(axis),
+            f"{float(row['low']):.4f} ({row['low_value'].item()})",
+            f"{float(row['high']):.4f} ({row['high_value'].item()})",
+            f"{float(row['range']):.4f}",
+        )
+    console.print(table)
+    failed = result["status"].values == "failed"
+    for message in sorted(set(result["error"].values[failed])):
+        err_console.print(f"[bold red]failed configuration:[/] {message}", highlight=False)
+    fig = plot_tornado(result)
+    write_atomic(figures["tornado"], lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+    if len([d for d in result["status"].dims if result.sizes[d] > 1]) >= 2:
+        heat = plot_sensitivity_heatmap(result)
+        write_atomic(figures["heatmap"], lambda tmp: heat.savefig(tmp, dpi=120, format="png"))
+    console.print(f"wrote {out / STUDY_FILE} and figures in {out}")
+
+
+@app.command("simulate")
+def simulate_command(
+    law: str = typer.Option("chinchilla", help="Law form."),
+    param: list[str] = typer.Option(
+        None, "--param", help="NAME=VALUE (repeatable); default Besiroglu 2024's Chinchilla fit."
+    ),
+    sizes: str = typer.Option("3e7,1e8,3e8,1e9", help="Model sizes N (comma-separated)."),
+    tokens_per_param: str = typer.Option("5,10,20,40,80", help="D/N ratios (comma-separated)."),
+    design: Path = typer.Option(None, help="CSV of N, D[, group, unique_tokens] (no ladder)."),
+    noise: str = typer.Option("normal", help="normal | student_t (on log loss)."),
+    sigma: float = typer.Option(0.01, min=0.0, help="Noise SD on log loss."),
+    nu: float = typer.Option(4.0, help="Student-t degrees of freedom."),
+    seed: int = typer.Option(0),
+    out: Path = typer.Option(Path("simulated.csv"), help="CSV of runs to write."),
+    force: bool = typer.Option(False, help="Replace existing outputs."),
+) -> None:
+    """Simulate training runs from a known law (a ladder of sizes x tokens/param, or a CSV)."""
+    import pandas as pd
+
+    from forecast.simulate import BESIROGLU_2024, ladder, simulate
+
+    _check_outputs([out], force)
+
+    def work():
+        params = _named_values(param) if param else dict(BESIROGLU_2024)
+        plan = (
+            pd.read_csv(design)
+            if design is not None
+            else ladder(_floats(sizes, "sizes"), _floats(tokens_per_param, "tokens-per-param"))
+        )
+        return simulate(law, params, plan, noise=noise, sigma=sigma, nu=nu, seed=seed)
+
+    runs = _guard(work)
+    write_atomic(out, lambda tmp: runs.to_csv(tmp, index=False, float_format="%.10g"))
+    console.print(f"wrote {len(runs)} simulated runs ({law}, sigma={sigma:g}) to {out}")
+
+
+@app.command("suggest")
+def suggest_command(
+    posterior: Path = typer.Argument(..., help="A NetCDF written by `fit`."),
+    budget: float = typer.Option(..., "--budget", help="Largest run compute C = 6ND (FLOP)."),
+    group: str = typer.Option(None, help="Group of the new runs (required if several)."),
+    target: str = typer.Option("loss", help="loss | E | alpha | beta"),
+    target_n: float = typer.Option(1e13, "--target-n", help="N (parameters) of the loss target."),
+    rank_by: str = typer.Option("per_flop", help="per_flop | reduction"),
+    outcomes: int = typer.Option(256, min=2, help="Simulated outcomes per candidate."),
+    top: int = typer.Option(10, min=1, help="Rows to print."),
+    seed: int = typer.Option(0),
+    out: Path = typer.Option(None, help="CSV of all ranked candidates."),
+    figure: Path = typer.Option(None, help="Figure (PNG) of the candidates."),
+    force: bool = typer.Option(False, help="Replace existing outputs."),
+) -> None:
+    """Rank candidate runs by expected reduction of the forecast's variance per FLOP."""
+    from forecast.design import suggest_runs
+
+    _check_outputs([p for p in (out, figure) if p is not None], force)
+    result = _guard(lambda: load(posterior))
+    ranked = _guard(
+        lambda: suggest_runs(
+            result,
+            budget,
+            group=group,
+            target=target,
+            target_N=target_n,
+            n_outcomes=outcomes,
+            rank_by=rank_by,
+            seed=seed,
+        )
+    )
+    frame = ranked.to_dataframe().reset_index(drop=True)
+    table = Table(title=f"next runs for: {ranked.attrs['target']} (group {ranked.attrs['group']})")
+    for column in ("rank", "N", "D", "C (FLOP)", "tokens/param", "var. reduction", "SD after"):
+        table.add_column(column, justify="right")
+    table.add_column("ESS (median)", justify="right")
+    for _, row in frame.head(top).iterrows():
+        table.add_row(
+            str(int(row["rank"])),
+            f"{row.N:.3g}",
+            f"{row.D:.3g}",
+            f"{row.C:.3g}",
+            f"{row.D / row.N:.3g}",
+            f"{row.relative_reduction:.1%}",
+            f"{row.expected_sd:.4g}",
+            f"{row.ess_median:.0f}" + (" (linear)" if row.method == "linear" else ""),
+        )
+    table.caption = (
+        f"current SD {ranked.attrs['current_variance'] ** 0.5:.4g} {ranked.attrs['target_units']}; "
+        f"ranked by {ranked.attrs['rank_by']}; {ranked.attrs['n_outcomes']} simulated outcomes"
+    )
+    console.print(table)
+    if out is not None:
+        write_atomic(out, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.6g"))
+    if figure is not None:
+        from forecast.plots import plot_suggestions
+
+        fig = plot_suggestions(ranked, runs=result.runs)
+        write_atomic(figure, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+    written = [str(p) for p in (out, figure) if p is not None]
+    if written:
+        console.print(f"wrote {' and '.join(written)}")
+
+
+@app.command("backtest")
+def backtest_command(
+    data: Path = DATA,
+    dataset: str = DATASET,
+    query: str = typer.Option(None, help="pandas query selecting the runs that take part."),
+    split: str = typer.Option(..., help="Runs to fit, e.g. 'C<1e20', 'N<=1.6e8', 'C<=q0.667'."),
+    law: str = typer.Option("chinchilla"),
+    priors: str = typer.Option("weak"),
+    groups: str = typer.Option(None),
+    pooled: str = POOLED,
+    likelihood: str = typer.Option("student_t", help="normal | student_t"),
+    discrepancy: str = typer.Option("compute", help="compute | none"),
+    draws: int = typer.Option(1000, min=1),
+    n_bootstrap: int = typer.Option(4000, min=0, help="Bootstrap refits of the baseline."),
+    seed: int = SEED,
+    out: Path = typer.Option(Path("backtest.nc"), help="NetCDF of scores (and OUT.png) to write."),
+    force: bool = typer.Option(False, help="Replace existing outputs."),
+) -> None:
+    """Fit the runs selected by --split, predict the rest; print coverage, error and CRPS."""
+    from forecast._idata import dataset_to_netcdf
+    from forecast.backtest import backtest
+    from forecast.plots import plot_calibration
+
+    _check_outputs([out, out.with_suffix(".png")], force)
+    disc = None if discrepancy == "none" else discrepancy
+    config = _guard(
+        lambda: _fit_config(
+            law=law,
+            priors=priors,
+            groups=groups,
+            pooled=pooled,
+            likelihood=likelihood,
+            seed=seed,
+            draws=draws,
+            tune=draws,
+            discrepancy=disc,
+        )
+    )
+    runs = _guard(lambda: _runs_source(data, dataset, query))
+    result = _guard(lambda: backtest(runs, split=split, config=config, n_bootstrap=n_bootstrap))
+    summary = result[[v for v in result.data_vars if result[v].dims == ("model",)]]
+    console.print(summary.to_dataframe().to_string(float_format=lambda v: f"{v:.4f}"))
+    write_atomic(out, lambda tmp: dataset_to_netcdf(result, tmp))
+    fig = plot_calibration(result)
+    write_atomic(out.with_suffix(".png"), lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+    console.print(f"wrote {out} and {out.with_suffix('.png')}")
