@@ -106,24 +106,12 @@ def test_chinchilla_besiroglu_at_chinchilla():
     [(6.34e9, 242e9, 2.2256440889984477), (8.67e9, 178e9, 2.2269634075087867)],
 )
 def test_muennighoff_figure1_models(N, D, expected):
-    p = MUENNIGHOFF_LOG
     # Expected values are the README's printed outputs (full precision).
-    value = float(
-        data_constrained.loss(
-            N,
-            D,
-            25e9,
-            p["E"],
-            math.exp(p["log_A"]),
-            p["alpha"],
-            math.exp(p["log_B"]),
-            p["beta"],
-            p["R_D_star"],
-            p["R_N_star"],
-        )
-    )
+    value = float(natural_loss("data_constrained", N, D, MUENNIGHOFF_LOG, U=25e9))
     assert value == pytest.approx(expected, abs=1e-12)
-    log_value = data_constrained.log_loss(math.log(N), math.log(D), p, log_U=math.log(25e9))
+    log_value = data_constrained.log_loss(
+        math.log(N), math.log(D), MUENNIGHOFF_LOG, log_U=math.log(25e9)
+    )
     assert float(np.exp(log_value)) == pytest.approx(expected, abs=1e-12)
 
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from models.laws.chinchilla import log_loss as _chinchilla_log_loss
 from models.laws.chinchilla import log_optimal_N_for_D
+from models.laws.chinchilla import loss as _chinchilla_loss
 
 PARAMS = ("E", "log_A", "alpha", "log_B", "beta", "R_D_star", "R_N_star")
 POSITIVE = frozenset({"E", "alpha", "beta", "R_D_star", "R_N_star"})
@@ -44,6 +45,18 @@ def _log_effective(log_unique: Any, log_total: Any, r_star: Any, xp: Any) -> Any
     """log(U + U R* (1 - exp(-R/R*))) with R = total/U - 1 >= 0, in log space."""
     repeats = xp.expm1(xp.minimum(log_total - log_unique, _MAX_LOG_RATIO))
     return log_unique + xp.log1p(-r_star * xp.expm1(-repeats / r_star))
+
+
+def _log_effective_params(log_N: Any, log_U: Any, params: Mapping[str, Any], xp: Any) -> Any:
+    """Compute log N' with U_N = min(N, N_opt(U)) and R_N = N/U_N - 1, in log space.
+
+    ``params`` holds ``log_A``, ``alpha``, ``log_B``, ``beta`` and ``R_N_star``.
+    """
+    log_opt = log_optimal_N_for_D(
+        log_U, params["log_A"], params["alpha"], params["log_B"], params["beta"], xp=xp
+    )
+    log_U_N = xp.minimum(log_N, log_opt)
+    return _log_effective(log_U_N, log_N, params["R_N_star"], xp)
 
 
 def effective_tokens(D: Any, U: Any, R_D_star: Any, xp: Any = np) -> Any:
@@ -135,10 +148,14 @@ def effective_params(
     >>> round(float(effective_params(6.34e9, 25e9, A, ab, B, ab, 5.309743)) / 1e9, 3)
     4.841
     """
-    log_opt = log_optimal_N_for_D(xp.log(U), xp.log(A), alpha, xp.log(B), beta, xp=xp)
-    log_N = xp.log(N)
-    log_U_N = xp.minimum(log_N, log_opt)
-    return xp.exp(_log_effective(log_U_N, log_N, R_N_star, xp))
+    params = {
+        "log_A": xp.log(A),
+        "alpha": alpha,
+        "log_B": xp.log(B),
+        "beta": beta,
+        "R_N_star": R_N_star,
+    }
+    return xp.exp(_log_effective_params(xp.log(N), xp.log(U), params, xp))
 
 
 def loss(
@@ -212,7 +229,7 @@ def loss(
     """
     N_eff = effective_params(N, U, A, alpha, B, beta, R_N_star, xp=xp)
     D_eff = effective_tokens(D, U, R_D_star, xp=xp)
-    return E + A * xp.exp(-alpha * xp.log(N_eff)) + B * xp.exp(-beta * xp.log(D_eff))
+    return _chinchilla_loss(N_eff, D_eff, E, A, alpha, B, beta, xp=xp)
 
 
 def log_loss(
@@ -270,9 +287,5 @@ def log_loss(
     """
     log_U = log_D if log_U is None else xp.minimum(log_U, log_D)
     log_D_eff = _log_effective(log_U, log_D, params["R_D_star"], xp)
-    log_opt = log_optimal_N_for_D(
-        log_U, params["log_A"], params["alpha"], params["log_B"], params["beta"], xp=xp
-    )
-    log_U_N = xp.minimum(log_N, log_opt)
-    log_N_eff = _log_effective(log_U_N, log_N, params["R_N_star"], xp)
+    log_N_eff = _log_effective_params(log_N, log_U, params, xp)
     return _chinchilla_log_loss(log_N_eff, log_D_eff, params, xp=xp)

@@ -115,16 +115,24 @@ def write_dataset(
     name: str,
     *,
     tables: dict[str, pd.DataFrame | bytes],
-    meta: dict,
+    title: str,
+    license_name: str,
+    citation: str,
     source_md: str,
     license_text: str,
+    kind: str = "runs",
+    default_group: str | None = None,
+    group_columns: tuple[str, ...] = ("group",),
 ) -> dict[str, str]:
     """Write ``out_root/name/`` with the tables, SOURCE.md, LICENSE and meta.json.
 
+    meta.json holds ``name``, ``title``, ``kind``, ``license`` (``license_name``),
+    ``citation``, ``default_group`` and ``group_columns``, in that order, then ``rows``
+    (the row count of ``runs.csv``, or of the first table when there is none),
+    ``file_rows`` (every table's row count, when there is more than one table) and
+    ``files`` (the SHA-256 of each table file).
     A table given as ``bytes`` is written unchanged (byte copy; its row count is the number
-    of lines minus the header). ``meta["files"]`` is filled with the SHA-256 of each table
-    file, and ``meta["rows"]`` with the row count of ``runs.csv`` (or of the first table
-    when there is none).
+    of lines minus the header).
     Returns the ``files`` mapping.
     """
     folder = out_root / name
@@ -139,8 +147,16 @@ def write_dataset(
             rows[fname] = len(table)
         atomic_write(folder / fname, data)
         files[fname] = sha256_bytes(data)
-    meta = dict(meta)
-    meta["rows"] = rows.get("runs.csv", next(iter(rows.values())))
+    meta = {
+        "name": name,
+        "title": title,
+        "kind": kind,
+        "license": license_name,
+        "citation": citation,
+        "default_group": default_group,
+        "group_columns": list(group_columns),
+        "rows": rows.get("runs.csv", next(iter(rows.values()))),
+    }
     if len(rows) > 1:
         meta["file_rows"] = rows
     meta["files"] = files
@@ -148,6 +164,34 @@ def write_dataset(
     atomic_write(folder / "SOURCE.md", source_md.encode("utf-8"))
     atomic_write(folder / "LICENSE", license_text.encode("utf-8"))
     return files
+
+
+def colpret_license(changes: str) -> str:
+    """LICENSE text for data taken from IBM/ColPret (MIT, IBM 2024).
+
+    ``changes`` continues the line ``... Estimation". Changes: `` and carries its own line
+    breaks; it says what the build script changed.
+    """
+    return (
+        "Data from IBM/ColPret (https://github.com/IBM/ColPret), data release of\n"
+        '"A Hitchhiker\'s Guide to Scaling Law Estimation". Changes: '
+        + changes
+        + "\n\nMIT License\n\nCopyright (c) 2024 International Business Machines\n\n"
+        + MIT_TEXT
+    )
+
+
+def apache_license(repo: str, changes: str) -> str:
+    """LICENSE text for data derived from the Apache-2.0 GitHub repository ``repo``.
+
+    ``repo`` is ``owner/name``; ``changes`` is one line saying what the build script changed.
+    The full Apache License 2.0 text follows.
+    """
+    return (
+        f"Data derived from {repo} (https://github.com/{repo}),\n"
+        "licensed under the Apache License, Version 2.0 (full text below).\n"
+        f"Changes: {changes}\n\n" + APACHE_2_0_TEXT
+    )
 
 
 def columns_table(rows: list[tuple[str, str, str]]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from _build import APACHE_2_0_TEXT, columns_table, md_table, parse_args, round_sig, write_dataset
+from _build import apache_license, columns_table, md_table, parse_args, round_sig, write_dataset
 
 NAME = "datablations"
 RAW = "muennighoff2023_datablations"
@@ -153,28 +153,18 @@ filled so the table can be concatenated with others).
 - Runs with loss 0 (unfinished) and deduplication ablations were excluded upstream by the
   notebook.
 """
-    meta = {
-        "name": NAME,
-        "title": "Muennighoff et al. (2023) data-constrained runs: N, D, unique tokens, C4 loss",
-        "kind": "runs",
-        "license": "Apache-2.0",
-        "citation": CITATION,
-        "default_group": None,
-        "group_columns": ["group"],
-    }
-    license_text = (
-        "Data derived from huggingface/datablations (https://github.com/huggingface/datablations),\n"
-        "licensed under the Apache License, Version 2.0 (full text below).\n"
-        "Changes: columns renamed, run ids and flags added, values rounded (see SOURCE.md).\n\n"
-        + APACHE_2_0_TEXT
-    )
     write_dataset(
         out,
         NAME,
         tables={"runs.csv": runs},
-        meta=meta,
+        title="Muennighoff et al. (2023) data-constrained runs: N, D, unique tokens, C4 loss",
+        license_name="Apache-2.0",
+        citation=CITATION,
         source_md=source_md,
-        license_text=license_text,
+        license_text=apache_license(
+            "huggingface/datablations",
+            "columns renamed, run ids and flags added, values rounded (see SOURCE.md).",
+        ),
     )
     print(f"{NAME}: {len(runs)} rows")
 

@@ -428,15 +428,6 @@ tokens seen (the paper: 300B). Chinchilla 1.05e12 words = 1.4e12 tokens. Llama 2
 
 {md_table(excluded)}
 """
-    meta = {
-        "name": NAME,
-        "title": "Epoch AI notable language models: N, training tokens D, date",
-        "kind": "frontier_models",
-        "license": "CC-BY-4.0",
-        "citation": CITATION,
-        "default_group": None,
-        "group_columns": [],
-    }
     license_text = f"""This folder contains data derived from:
 
   Epoch AI, "Data on Notable AI Models", https://epoch.ai/data/notable-ai-models
@@ -456,9 +447,13 @@ corrected {len(CORRECTIONS)} stored values; renamed and dropped columns. See SOU
         out,
         NAME,
         tables={"runs.csv": frame},
-        meta=meta,
+        title="Epoch AI notable language models: N, training tokens D, date",
+        license_name="CC-BY-4.0",
+        citation=CITATION,
         source_md=source_md,
         license_text=license_text,
+        kind="frontier_models",
+        group_columns=(),
     )
     print(f"{NAME}: {len(frame)} rows kept of {n_candidates} candidates")
 

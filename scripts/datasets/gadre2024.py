@@ -308,22 +308,17 @@ def main() -> None:
     runs = table[COLUMNS]
     # the bytes write_dataset will hash, to quote the checksum in SOURCE.md
     sha = sha256_bytes(csv_bytes(runs))
-    meta = {
-        "name": NAME,
-        "title": TITLE,
-        "kind": "runs",
-        "license": "MIT",
-        "citation": CITATION,
-        "default_group": "corpus",
-        "group_columns": ["corpus", "eval_set"],
-    }
     files = write_dataset(
         out,
         NAME,
         tables={"runs.csv": runs},
-        meta=meta,
+        title=TITLE,
+        license_name="MIT",
+        citation=CITATION,
         source_md=source_md(table, sha),
         license_text=LICENSE_TEXT,
+        default_group="corpus",
+        group_columns=("corpus", "eval_set"),
     )
     if files["runs.csv"] != sha:
         fail("runs.csv checksum changed between hashing and writing")

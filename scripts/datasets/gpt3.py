@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from _build import MIT_TEXT, md_table, parse_args, residual_sd, round_sig, write_dataset
+from _build import colpret_license, md_table, parse_args, residual_sd, round_sig, write_dataset
 
 NAME = "gpt3"
 RAW = "ibm_colpret_hitchhiker"
@@ -151,28 +151,17 @@ rows: {len(runs)} ({runs["run_id"].nunique()} models).
   the median of the last 9B tokens, not one checkpoint.
 - N are the paper's rounded sizes. Tokens are BPE tokens of GPT-3's tokenizer.
 """
-    meta = {
-        "name": NAME,
-        "title": "GPT-3 family (125M-175B): late-training validation loss, digitised",
-        "kind": "runs",
-        "license": "MIT",
-        "citation": CITATION,
-        "default_group": None,
-        "group_columns": ["group"],
-    }
-    license_text = (
-        "Data from IBM/ColPret (https://github.com/IBM/ColPret), data release of\n"
-        '"A Hitchhiker\'s Guide to Scaling Law Estimation". Changes: rows selected, binned\n'
-        "and rounded; columns renamed and added (see SOURCE.md).\n\n"
-        "MIT License\n\nCopyright (c) 2024 International Business Machines\n\n" + MIT_TEXT
-    )
     write_dataset(
         out,
         NAME,
         tables={"runs.csv": runs},
-        meta=meta,
+        title="GPT-3 family (125M-175B): late-training validation loss, digitised",
+        license_name="MIT",
+        citation=CITATION,
         source_md=source_md,
-        license_text=license_text,
+        license_text=colpret_license(
+            "rows selected, binned\nand rounded; columns renamed and added (see SOURCE.md)."
+        ),
     )
     print(f"{NAME}: {len(runs)} rows; loss_sd {loss_sd}")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from _build import (
-    MIT_TEXT,
+    colpret_license,
     columns_table,
     md_table,
     parse_args,
@@ -244,29 +244,19 @@ rows: {len(runs)} ({runs["run_id"].nunique()} runs).
 - OLMo-7B-Twin-2T is the same architecture trained to 2T tokens on other hardware; it is
   a separate run, not a checkpoint of OLMo-7B.
 """
-    meta = {
-        "name": NAME,
-        "title": "OLMo-1 (1B, 7B, 7B-Twin-2T): late-training C4 validation loss",
-        "kind": "runs",
-        "license": "MIT",
-        "citation": CITATION,
-        "default_group": None,
-        "group_columns": ["group"],
-    }
-    license_text = (
-        "Data from IBM/ColPret (https://github.com/IBM/ColPret), data release of\n"
-        '"A Hitchhiker\'s Guide to Scaling Law Estimation". Changes: rows selected, tokens\n'
-        "recomputed, values rounded; columns added (see SOURCE.md). The OLMo training logs are\n"
-        "published by the Allen Institute for AI under the Apache License 2.0.\n\n"
-        "MIT License\n\nCopyright (c) 2024 International Business Machines\n\n" + MIT_TEXT
-    )
     write_dataset(
         out,
         NAME,
         tables={"runs.csv": runs},
-        meta=meta,
+        title="OLMo-1 (1B, 7B, 7B-Twin-2T): late-training C4 validation loss",
+        license_name="MIT",
+        citation=CITATION,
         source_md=source_md,
-        license_text=license_text,
+        license_text=colpret_license(
+            "rows selected, tokens\n"
+            "recomputed, values rounded; columns added (see SOURCE.md). The OLMo training logs "
+            "are\npublished by the Allen Institute for AI under the Apache License 2.0."
+        ),
     )
     print(f"{NAME}: {len(runs)} rows; loss_sd {loss_sd}")
 

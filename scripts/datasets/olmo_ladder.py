@@ -14,7 +14,7 @@ import re
 
 import pandas as pd
 from _build import (
-    APACHE_2_0_TEXT,
+    apache_license,
     columns_table,
     md_table,
     parse_args,
@@ -266,28 +266,20 @@ checked and **rejected**: FLOPs/token in these logs include attention and the ou
 - Losses are from the small (`v3_small`) validation subsets, dolma2 tokenizer; they are not
   comparable in nats/token with models that use another tokenizer.
 """
-    meta = {
-        "name": NAME,
-        "title": "OLMo model ladder (190M-3B x 0.5-10xC), validation losses by checkpoint",
-        "kind": "runs",
-        "license": "Apache-2.0",
-        "citation": CITATION,
-        "default_group": "eval_set",
-        "group_columns": ["eval_set"],
-    }
-    license_text = (
-        "Data derived from allenai/OLMo-ladder (https://github.com/allenai/OLMo-ladder),\n"
-        "licensed under the Apache License, Version 2.0 (full text below).\n"
-        "Changes: columns selected and renamed, reshaped, thinned and rounded (see SOURCE.md).\n\n"
-        + APACHE_2_0_TEXT
-    )
     write_dataset(
         out,
         NAME,
         tables={"runs.csv": runs},
-        meta=meta,
+        title="OLMo model ladder (190M-3B x 0.5-10xC), validation losses by checkpoint",
+        license_name="Apache-2.0",
+        citation=CITATION,
         source_md=source_md,
-        license_text=license_text,
+        license_text=apache_license(
+            "allenai/OLMo-ladder",
+            "columns selected and renamed, reshaped, thinned and rounded (see SOURCE.md).",
+        ),
+        default_group="eval_set",
+        group_columns=("eval_set",),
     )
     print(f"{NAME}: {len(runs)} rows")
 

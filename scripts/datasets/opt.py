@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from _build import (
-    MIT_TEXT,
+    colpret_license,
     columns_table,
     md_table,
     parse_args,
@@ -174,28 +174,18 @@ rows: {len(runs)} ({runs["run_id"].nunique()} models).
   single schedule.
 - N are the nominal sizes of the paper; exact parameter counts differ slightly.
 """
-    meta = {
-        "name": NAME,
-        "title": "OPT family (125M-175B): late-training validation loss",
-        "kind": "runs",
-        "license": "MIT",
-        "citation": CITATION,
-        "default_group": None,
-        "group_columns": ["group"],
-    }
-    license_text = (
-        "Data from IBM/ColPret (https://github.com/IBM/ColPret), data release of\n"
-        '"A Hitchhiker\'s Guide to Scaling Law Estimation". Changes: rows selected, values\n'
-        "transformed (loss = ln perplexity) and rounded; columns added (see SOURCE.md).\n\n"
-        "MIT License\n\nCopyright (c) 2024 International Business Machines\n\n" + MIT_TEXT
-    )
     write_dataset(
         out,
         NAME,
         tables={"runs.csv": runs},
-        meta=meta,
+        title="OPT family (125M-175B): late-training validation loss",
+        license_name="MIT",
+        citation=CITATION,
         source_md=source_md,
-        license_text=license_text,
+        license_text=colpret_license(
+            "rows selected, values\n"
+            "transformed (loss = ln perplexity) and rounded; columns added (see SOURCE.md)."
+        ),
     )
     print(f"{NAME}: {len(runs)} rows; loss_sd {loss_sd}")
 

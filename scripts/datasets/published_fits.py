@@ -73,21 +73,23 @@ calendar year, FLOP, x per year).
 - The dataset-growth rate (3.7x/yr) is a living Epoch estimate (later versions: 3.1x, 3x).
 - `muennighoff2023_c4_untied` is the notebook's superseded fit, for sensitivity only.
 """
-    meta = {
-        "name": NAME,
-        "title": "Published scaling-law fits and data-stock anchors (with citations)",
-        "kind": "table",
-        "license": "facts with citations (no license)",
-        "citation": CITATION,
-        "default_group": None,
-        "group_columns": [],
-    }
     license_text = (
         "The files in this folder are tables of published numbers (facts), each row citing\n"
         "its source paper and location. They were compiled by hand for this project; no\n"
         "upstream license applies. Cite the original papers named in each row.\n"
     )
-    write_dataset(out, NAME, tables=data, meta=meta, source_md=source_md, license_text=license_text)
+    write_dataset(
+        out,
+        NAME,
+        tables=data,
+        title="Published scaling-law fits and data-stock anchors (with citations)",
+        license_name="facts with citations (no license)",
+        citation=CITATION,
+        source_md=source_md,
+        license_text=license_text,
+        kind="table",
+        group_columns=(),
+    )
     print(f"{NAME}: fits {len(fits)} rows, stock anchors {len(anchors)} rows")
 
 
