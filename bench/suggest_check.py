@@ -46,6 +46,7 @@ def base_fit(cache: Path | None, draws: int) -> Fit:
     runs = load_dataset("gadre2024").query("eval_set == 'c4_val'").reset_index(drop=True)
     config = FitConfig(
         groups="corpus",
+        pooled=("E", "log_A", "log_B"),  # the acceptance design: exponents shared
         sampler=SamplerConfig(draws=draws, tune=1000, chains=4, progress=False),
         seed=11,
     )

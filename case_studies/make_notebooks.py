@@ -918,7 +918,7 @@ methods both have.
     code("""
 models = sorted(set.intersection(*(set(map(str, bt["model"].values))
                                    for bt in backtests.values())))
-keep = ["pit", "hit_50", "hit_90", "rel_err"]
+keep = ["pit", "hit_50", "hit_90", "rel_err", "width_90"]
 pooled = xr.concat([bt[keep].sel(model=models).reset_coords(drop=True)
                     for bt in backtests.values()], dim="run")
 n_held = pooled.sizes["run"]
@@ -929,6 +929,7 @@ show(plot_calibration(pooled, title=f"two ladders: {n_held} held-out larger runs
     code("""
 coverage = pooled[["hit_50", "hit_90"]].mean("run")
 err = float(abs(pooled["rel_err"].sel(model="ours")).median())
+width = float(pooled["width_90"].sel(model="ours").mean())
 if "bootstrap" in models:
     baseline = (f"the point fit's bootstrap bands contained "
                 f"{float(coverage['hit_90'].sel(model='bootstrap')):.0%} at 90% "
@@ -941,8 +942,9 @@ answer = (
     f"**Answer.** Fitted only on smaller models and asked for the losses of {n_held} larger "
     f"held-out runs ({parts}), our 90% posterior predictive intervals contained "
     f"{float(coverage['hit_90'].sel(model='ours')):.0%} of the observed losses and the 50% "
-    f"intervals {float(coverage['hit_50'].sel(model='ours')):.0%}, with a median absolute "
-    f"error of {100 * err:.2f}% of the loss; {baseline}."
+    f"intervals {float(coverage['hit_50'].sel(model='ours')):.0%}; the 90% intervals were "
+    f"{100 * width:.2f}% of the loss wide on average and the median absolute error was "
+    f"{100 * err:.2f}% of the loss; {baseline}."
 )
 display(Markdown(answer))
 """),
