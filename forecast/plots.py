@@ -20,6 +20,13 @@ from forecast.predict import predict  # noqa: E402
 from forecast.units import CI_PROB, FLOP_PER_PARAM_TOKEN  # noqa: E402
 
 
+def _plain_log_ticks(ax) -> None:
+    """Label a log-scaled loss axis 2, 3, 4 rather than 2x10^0 (losses span < 1 decade)."""
+    ticks = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(ticks)
+    ax.yaxis.set_minor_formatter(ticks)
+
+
 def _band(draws, ci_prob: float):
     stacked = draws.stack(sample=("chain", "draw"))
     lo, hi = (1 - ci_prob) / 2, 1 - (1 - ci_prob) / 2
@@ -85,6 +92,7 @@ def plot_fit(result: Fit, *, ci_prob: float = CI_PROB, max_groups: int = 6) -> F
         )
         ax.set_xscale("log")
         ax.set_yscale("log")
+        _plain_log_ticks(ax)
         ax.set_xlabel("training compute C = 6ND (FLOP)")
         ax.set_ylabel("loss (nats/token)")
         ax.set_title(f"{col}={label}" if col else f"{result.config.law} fit")
@@ -431,9 +439,7 @@ def plot_forecast(frontier, summary, *, runs=None) -> Figure:
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ticks = FuncFormatter(lambda v, _: f"{v:g}")
-    ax.yaxis.set_major_formatter(ticks)
-    ax.yaxis.set_minor_formatter(ticks)
+    _plain_log_ticks(ax)
     ax.set_xlabel(f"training compute C = {k:g}ND (FLOP)")
     ax.set_ylabel("loss, mean curve (nats/token)")
     ax.set_title(
