@@ -36,7 +36,12 @@ from forecast.baseline import bootstrap_point, fit_point
 HERE = Path(__file__).resolve().parent
 SAMPLER = SamplerConfig(draws=1000, tune=1000, chains=4, progress=False)
 #: The acceptance design (tests/test_acceptance.py): exponents shared, E/log A/log B pooled.
-HIERARCHICAL = FitConfig(groups="corpus", pooled=("E", "log_A", "log_B"), sampler=SAMPLER, seed=5)
+HIERARCHICAL = FitConfig(
+    groups="corpus",
+    pooled=("E", "log_A", "log_B"),
+    sampler=SamplerConfig(draws=1000, tune=2000, chains=4, progress=False),
+    seed=5,
+)
 IN_DISTRIBUTION = {
     "c4": "paloma_c4_en",
     "redpajama": "paloma_redpajama",
@@ -95,7 +100,7 @@ def main() -> None:
     gadre = load_dataset("gadre2024")
     gadre = gadre[gadre["eval_set"] == gadre["corpus"].map(IN_DISTRIBUTION)].reset_index(drop=True)
     hier, t_hier = timed(
-        f"3-group hierarchical fit (gadre2024, {len(gadre)} runs, 4 x 1000)",
+        f"3-group hierarchical fit ({len(gadre)} runs, 4 x 1000, tune 2000)",
         lambda: fit(gadre, config=HIERARCHICAL),
     )
     print(
