@@ -34,6 +34,15 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
+
+@app.callback()
+def _main() -> None:
+    """Bayesian forecasting of neural scaling laws."""
+    # Rich fixes a console's width from COLUMNS when the console is created (at import);
+    # read it again on every invocation so that a caller's COLUMNS applies.
+    for each in (console, err_console):
+        each.width = None  # size from the terminal, or from COLUMNS when it is set
+
 #: Exit codes: 2 = bad input or config, 3 = sampler diagnostics failed under --strict.
 EXIT_INPUT, EXIT_CONVERGENCE = 2, 3
 _USER_ERRORS = (DataError, ConfigError, IncompatibleFileError, FileExistsError, FileNotFoundError)
