@@ -43,6 +43,7 @@ def _main() -> None:
     for each in (console, err_console):
         each.width = None  # size from the terminal, or from COLUMNS when it is set
 
+
 #: Exit codes: 2 = bad input or config, 3 = sampler diagnostics failed under --strict.
 EXIT_INPUT, EXIT_CONVERGENCE = 2, 3
 _USER_ERRORS = (DataError, ConfigError, IncompatibleFileError, FileExistsError, FileNotFoundError)
