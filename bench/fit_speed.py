@@ -62,12 +62,13 @@ def timed(label: str, call):
 
 
 def print_diagnostics(result, suffix: str = "") -> None:
-    """One line: divergences, worst R-hat and bulk ESS, and the sampling time alone."""
+    """One line: divergences, worst R-hat and bulk ESS, compilation and sampling times."""
     diag = result.diagnostics
     print(
         f"    divergences {diag.attrs['divergences']}, max R-hat "
         f"{float(diag['r_hat'].max()):.4f}, min bulk ESS {float(diag['ess_bulk'].min()):.0f}, "
-        f"sampling alone {result.idata.attrs['sampling_seconds']:.1f} s{suffix}"
+        f"model compilation {result.idata.attrs['compile_seconds']:.1f} s, "
+        f"sampling {result.idata.attrs['sampling_seconds']:.1f} s{suffix}"
     )
 
 

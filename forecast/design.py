@@ -61,6 +61,7 @@ from forecast.errors import ConfigError, DataError
 from forecast.fit import Fit, fit
 from forecast.predict import group_params
 from forecast.units import C_ATTRS, D_ATTRS, FLOP_PER_PARAM_TOKEN, LOSS_ATTRS, N_ATTRS
+from models.build import log_density
 from models.laws import LawSpec, get_law
 
 __all__ = [
@@ -267,20 +268,6 @@ def _candidates(candidates, budget_flop: float) -> pd.DataFrame:
     return frame
 
 
-def _log_likelihood(y, mean, sd, nu):
-    """Log-density of y given each draw, log-loss scale; y (K, 1), mean/sd/nu (1, S)."""
-    z = (y - mean) / sd
-    if nu is None:
-        return -0.5 * z**2 - np.log(sd)
-    return (
-        special.gammaln((nu + 1) / 2)
-        - special.gammaln(nu / 2)
-        - 0.5 * np.log(nu)
-        - np.log(sd)
-        - (nu + 1) / 2 * np.log1p(z**2 / nu)
-    )
-
-
 def _reweighted_variance(
     target: np.ndarray, log_weights: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -334,7 +321,7 @@ def reweighted_variances(
     outcome ``k`` and is left out of its weights. Returns the variances and the weights'
     effective sample sizes, both (K,).
     """
-    log_w = _log_likelihood(
+    log_w = log_density(
         np.asarray(outcomes, float)[:, None],
         mean[None, :],
         sd[None, :],

@@ -28,7 +28,7 @@ from forecast.data import load_runs, validate_runs
 from forecast.diagnostics import check_convergence, diagnose
 from forecast.errors import DataError
 from forecast.units import D_ATTRS, LOSS_ATTRS, N_ATTRS
-from models.build import OBSERVED, ModelData, build_model
+from models.build import OBSERVED, ModelData, build_model, pointwise_log_likelihood
 from models.laws import get_law
 from models.priors import PriorSpec
 
@@ -174,7 +174,11 @@ def _seeds(seed: int, k: int) -> list[int]:
 
 
 def _sample(model: pm.Model, sampler: SamplerConfig, seed: int):
-    """Run NUTS; returns (InferenceData, name of the sampler used)."""
+    """Run NUTS; returns (InferenceData, name of the sampler used, seconds compiling).
+
+    nutpie compiles the model (numba) before sampling and the time is returned apart;
+    PyMC compiles inside ``pm.sample`` and reports 0.
+    """
     name = sampler.sampler
     if name == "nutpie":
         try:
@@ -187,7 +191,10 @@ def _sample(model: pm.Model, sampler: SamplerConfig, seed: int):
             )
             name = "pymc"
     if name == "nutpie":
-        return _nutpie_sample(nutpie.compile_pymc_model(model), sampler, seed), name
+        start = time.perf_counter()
+        compiled = nutpie.compile_pymc_model(model)
+        compiling = time.perf_counter() - start
+        return _nutpie_sample(compiled, sampler, seed), name, compiling
     with model:
         idata = pm.sample(
             draws=sampler.draws,
@@ -199,7 +206,7 @@ def _sample(model: pm.Model, sampler: SamplerConfig, seed: int):
             progressbar=sampler.progress,
             compute_convergence_checks=False,
         )
-    return idata, name
+    return idata, name, 0.0
 
 
 def _nutpie_sample(compiled, sampler: SamplerConfig, seed: int):
@@ -239,7 +246,7 @@ def sample_model(
         The posterior (transformed auxiliaries dropped) and its diagnostics table
         (see :func:`forecast.diagnostics.diagnose`).
     """
-    raw, _ = _sample(model, sampler, _seeds(seed, 2)[0])
+    raw, _, _ = _sample(model, sampler, _seeds(seed, 2)[0])
     posterior = _idata.group(raw, "posterior")
     posterior = posterior[[v for v in posterior.data_vars if not str(v).endswith("__")]]
     return posterior, diagnose(raw)
@@ -275,20 +282,42 @@ def runs_from_dataset(ds: xr.Dataset) -> pd.DataFrame:
     return frame
 
 
-def _assemble(raw, model, runs, config, sampler_used, seconds) -> object:
+def _log_likelihood(posterior: xr.Dataset, data: ModelData, config: FitConfig) -> xr.Dataset:
+    """Pointwise log-likelihood group (for LOO), evaluated with numpy on the draws."""
+    names = [f"{p}_group" for p in get_law(config.law).params] + ["sigma", "tau", "nu"]
+    draws = {
+        name: posterior[name].transpose("chain", "draw", ...).values
+        for name in names
+        if name in posterior
+    }
+    values = pointwise_log_likelihood(
+        data,
+        draws,
+        law=config.law,
+        likelihood=config.likelihood,
+        discrepancy=config.discrepancy,
+    )
+    coords = {
+        "chain": posterior["chain"],
+        "draw": posterior["draw"],
+        "run": np.arange(values.shape[-1]),
+    }
+    return xr.Dataset({OBSERVED: (("chain", "draw", "run"), values)}, coords=coords)
+
+
+def _assemble(raw, model, runs, config, sampler_used, timings) -> object:
     """Add log-likelihood, log prior, observed data, the runs and metadata attrs."""
     with warnings.catch_warnings():
-        # compute_log_likelihood/prior use their own progress bars; keep output quiet.
-        log_likelihood = pm.compute_log_likelihood(
-            raw, model=model, var_names=[OBSERVED], extend_inferencedata=False, progressbar=False
-        )
+        # compute_log_prior uses its own progress bar; keep output quiet.
         log_prior = pm.compute_log_prior(
             raw, model=model, extend_inferencedata=False, progressbar=False
         )
-    observed = xr.Dataset({OBSERVED: ("run", model_data(runs, config).log_loss)})
+    data = model_data(runs, config)
+    observed = xr.Dataset({OBSERVED: ("run", data.log_loss)})
     posterior = _idata.group(raw, "posterior")
     # nutpie also stores the unconstrained values (``E_log__``...); they are not parameters.
     posterior = posterior[[v for v in posterior.data_vars if not str(v).endswith("__")]]
+    log_likelihood = _log_likelihood(posterior, data, config)
     groups = {
         "posterior": posterior,
         "sample_stats": _idata.group(raw, "sample_stats"),
@@ -308,7 +337,8 @@ def _assemble(raw, model, runs, config, sampler_used, seconds) -> object:
         "law": config.law,
         "data_hash": data_hash(runs),
         "sampler_used": sampler_used,
-        "sampling_seconds": round(seconds, 3),
+        "compile_seconds": round(timings["compile"], 3),
+        "sampling_seconds": round(timings["sampling"], 3),
     }
     return _idata.with_attrs(_idata.new(groups), attrs)
 
@@ -396,9 +426,9 @@ def fit(
     model = make_model(table, config)
     sample_seed = _seeds(config.seed, 2)[0]
     start = time.perf_counter()
-    raw, used = _sample(model, config.sampler, sample_seed)
-    seconds = time.perf_counter() - start
-    idata = _assemble(raw, model, table, config, used, seconds)
+    raw, used, compiling = _sample(model, config.sampler, sample_seed)
+    timings = {"compile": compiling, "sampling": time.perf_counter() - start - compiling}
+    idata = _assemble(raw, model, table, config, used, timings)
     diagnostics = diagnose(idata)
     check_convergence(diagnostics, strict=strict)
     return Fit(idata=idata, config=config, runs=table, diagnostics=diagnostics)
@@ -524,7 +554,7 @@ def sample_replicates(
             raw = _nutpie_sample(compiled.with_data(**{OBSERVED_DATA: values}), sampler, seed)
         else:
             model = make_model(table.assign(loss=np.exp(values)), config)
-            raw, _ = _sample(model, sampler, seed)
+            raw, _, _ = _sample(model, sampler, seed)
         posterior = _idata.group(raw, "posterior")
         posterior = posterior[[v for v in posterior.data_vars if not str(v).endswith("__")]]
         yield posterior, diagnose(raw)

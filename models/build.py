@@ -47,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from scipy import special
 
 from models.errors import ConfigError
 from models.laws import LawSpec, get_law
@@ -194,6 +195,94 @@ def discrepancy_sd(sigma, tau, log_N, log_D, centres: Mapping[str, float], *, xp
     """
     distance = xp.abs(log_N - centres["log_N"] + log_D - centres["log_D"]) / np.log(10.0)
     return xp.sqrt(sigma**2 + (tau * distance) ** 2)
+
+
+def log_density(y, mean, sd, nu=None):
+    r"""Log density of the observation model of log loss: Normal, or Student-t when ``nu``.
+
+    .. math::
+
+        \log p = -\log s - \tfrac12 \log 2\pi - \tfrac12 z^2, \qquad z = (y - \mu)/s
+
+    and for Student-t with :math:`\nu` degrees of freedom
+
+    .. math::
+
+        \log p = \log\Gamma\!\left(\tfrac{\nu+1}{2}\right) - \log\Gamma\!\left(\tfrac{\nu}{2}
+        \right) - \tfrac12\log(\nu\pi) - \log s - \tfrac{\nu+1}{2}\log(1 + z^2/\nu)
+
+    Parameters
+    ----------
+    y, mean, sd : array_like
+        Observed log loss, its mean under the law and its SD (log of nats/token, and
+        dimensionless), broadcast against each other.
+    nu : array_like, optional
+        Degrees of freedom; ``None`` for the Normal.
+
+    Returns
+    -------
+    numpy.ndarray
+        Log density per element (the density is per unit of log loss).
+
+    Examples
+    --------
+    >>> round(float(log_density(0.0, 0.0, 1.0)), 6)
+    -0.918939
+    """
+    z = (np.asarray(y) - mean) / sd
+    if nu is None:
+        return -np.log(sd) - 0.5 * np.log(2.0 * np.pi) - 0.5 * z**2
+    return (
+        special.gammaln((nu + 1.0) / 2.0)
+        - special.gammaln(nu / 2.0)
+        - 0.5 * np.log(nu * np.pi)
+        - np.log(sd)
+        - (nu + 1.0) / 2.0 * np.log1p(z**2 / nu)
+    )
+
+
+def pointwise_log_likelihood(
+    data: ModelData,
+    draws: Mapping[str, np.ndarray],
+    *,
+    law: str,
+    likelihood: str = "normal",
+    discrepancy: str | None = None,
+) -> np.ndarray:
+    r"""Log likelihood of every run under every draw: the likelihood of :func:`build_model`.
+
+    Evaluated with numpy on the sampled draws, :math:`\log p(\log L_i \mid \theta^{(s)})`
+    is what LOO needs; it equals PyMC's ``compute_log_likelihood`` of the built model
+    (tested) without compiling a second function.
+
+    Parameters
+    ----------
+    data : ModelData
+        The runs the model was built on.
+    draws : mapping of str to numpy.ndarray
+        ``<name>_group`` for every law parameter and ``sigma``, each shaped
+        ``(..., n_groups)``; ``tau`` (``(...)``) with ``discrepancy="compute"``; ``nu``
+        (``(...)``) with the Student-t likelihood.
+    law, likelihood, discrepancy
+        As given to :func:`build_model`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(..., n_runs)``: log density of each run's log loss under each draw.
+    """
+    spec = get_law(law)
+    idx = np.asarray(data.group_idx, dtype=int)
+    params = {name: np.asarray(draws[f"{name}_group"], float)[..., idx] for name in spec.params}
+    mean = spec.log_loss(data.log_N, data.log_D, params, xp=np, log_U=data.log_U)
+    sd = np.asarray(draws["sigma"], float)[..., idx]
+    if discrepancy == "compute":
+        tau = np.asarray(draws["tau"], float)[..., None]
+        sd = discrepancy_sd(sd, tau, data.log_N, data.log_D, data.centres)
+    if data.rel_sd is not None:
+        sd = np.sqrt(sd**2 + np.asarray(data.rel_sd, dtype=float) ** 2)
+    nu = np.asarray(draws["nu"], float)[..., None] if likelihood == "student_t" else None
+    return log_density(data.log_loss, mean, sd, nu)
 
 
 def build_model(

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import arviz as az
 import numpy as np
 import pymc as pm
 import pytest
 
-from models.build import ModelData, build_model
+from models.build import ModelData, build_model, log_density, pointwise_log_likelihood
 from models.errors import ConfigError
 from models.priors import PriorSpec, resolve_priors
 
@@ -95,3 +96,58 @@ def test_every_law_builds_with_finite_logp(law):
     d = ModelData(**{**d.__dict__, "log_U": d.log_D})
     model = build_model(d, law=law, priors=resolve_priors("weak", law))
     assert np.isfinite(model.compile_logp()(model.initial_point()))
+
+
+def test_log_density_is_the_normal_and_student_t_log_pdf():
+    from scipy import stats
+
+    gen = np.random.default_rng(3)
+    y, mean, sd, nu = gen.normal(size=40), gen.normal(size=40), gen.uniform(0.01, 1, 40), None
+    np.testing.assert_allclose(
+        log_density(y, mean, sd), stats.norm.logpdf(y, mean, sd), rtol=0, atol=1e-12
+    )
+    nu = gen.uniform(1.5, 40, 40)
+    np.testing.assert_allclose(
+        log_density(y, mean, sd, nu), stats.t.logpdf(y, nu, mean, sd), rtol=0, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    ("law", "likelihood", "discrepancy", "with_sd", "preset"),
+    [
+        ("chinchilla", "normal", None, False, "weak"),
+        ("chinchilla", "student_t", "compute", True, "besiroglu2024"),
+        ("data_constrained", "normal", "compute", False, "muennighoff2023"),
+        ("kaplan_floor", "student_t", None, True, "kaplan2020"),
+    ],
+)
+def test_numpy_log_likelihood_equals_pymc_on_prior_draws(
+    law, likelihood, discrepancy, with_sd, preset
+):
+    """fit stores pointwise_log_likelihood instead of compiling PyMC's; they must agree."""
+    data = _data(groups=("a", "b", "c"), log_U=np.log(np.geomspace(5e8, 5e9, 12)))
+    if with_sd:
+        data = ModelData(**{**data.__dict__, "rel_sd": np.linspace(0.0, 0.02, 12)})
+    priors = resolve_priors(preset, law, likelihood=likelihood)
+    model = build_model(
+        data, law=law, priors=priors, likelihood=likelihood, discrepancy=discrepancy
+    )
+    with model:
+        prior = pm.sample_prior_predictive(draws=60, random_seed=2).prior
+    ref = (
+        pm.compute_log_likelihood(
+            az.InferenceData(posterior=prior),
+            model=model,
+            extend_inferencedata=False,
+            progressbar=False,
+        )["log_loss"]
+        .transpose("chain", "draw", "run")
+        .values
+    )
+    draws = {name: prior[name].transpose("chain", "draw", ...).values for name in prior.data_vars}
+    ours = pointwise_log_likelihood(
+        data, draws, law=law, likelihood=likelihood, discrepancy=discrepancy
+    )
+    finite = np.isfinite(ref)
+    assert finite.mean() > 0.9  # prior draws can overflow; compare where PyMC is finite
+    np.testing.assert_allclose(ours[finite], ref[finite], rtol=1e-9, atol=1e-9)

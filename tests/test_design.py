@@ -15,7 +15,6 @@ from forecast.design import (
     MIN_ESS,
     WeightCollapseWarning,
     _linear_gaussian_variance,
-    _log_likelihood,
     frontier_draws,
     reweighted_variances,
     target_draws,
@@ -50,14 +49,6 @@ def test_reweighting_matches_the_conjugate_normal_posterior():
     np.testing.assert_allclose(ess / S, ratio, rtol=0.15)
     # the linear-Gaussian update is exact here
     assert _linear_gaussian_variance(theta, theta, s**2) == pytest.approx(closed, rel=0.02)
-
-
-def test_student_t_weights_are_the_t_density_up_to_a_constant():
-    rng = np.random.default_rng(1)
-    mean, sd, nu = rng.normal(size=50), rng.uniform(0.1, 1, 50), rng.uniform(2, 30, 50)
-    ours = _log_likelihood(np.array([[0.3]]), mean[None], sd[None], nu[None])[0]
-    ref = stats.t.logpdf(0.3, nu, loc=mean, scale=sd)
-    np.testing.assert_allclose(ours - ref, (ours - ref)[0], atol=1e-10)
 
 
 def test_target_is_the_loss_at_compute_optimal_D(small_fit):

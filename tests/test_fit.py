@@ -51,6 +51,8 @@ def test_fit_stores_what_later_steps_need(small_fit):
     assert attrs["config_hash"] == small_fit.config.config_hash
     assert "nutpie" in attrs["versions"] and "pymc" in attrs["versions"]
     assert attrs["sampler_used"] == "nutpie"
+    # nutpie's numba compilation is timed apart from sampling
+    assert attrs["compile_seconds"] > 0 and attrs["sampling_seconds"] > 0
 
 
 def test_diagnostics_table(small_fit):
