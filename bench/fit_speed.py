@@ -33,13 +33,14 @@ import pandas as pd
 
 from forecast import FitConfig, SamplerConfig, fit, load_dataset
 from forecast.baseline import bootstrap_point, fit_point
+from forecast.joint import SHARED_EXPONENTS_POOLED
 
 HERE = Path(__file__).resolve().parent
 SAMPLER = SamplerConfig(draws=1000, tune=1000, chains=4, progress=False)
 #: The acceptance design (tests/test_acceptance.py): exponents shared, E/log A/log B pooled.
 HIERARCHICAL = FitConfig(
     groups="corpus",
-    pooled=("E", "log_A", "log_B"),
+    pooled=SHARED_EXPONENTS_POOLED,
     sampler=SamplerConfig(draws=1000, tune=2000, chains=4, progress=False),
     seed=5,
 )

@@ -15,10 +15,10 @@ import time
 import numpy as np
 
 from forecast import FitConfig, SamplerConfig, fit
-from forecast.joint import SMALL_RUNS, joint_runs
+from forecast.joint import SHARED_EXPONENTS_POOLED, SMALL_RUNS, joint_runs
 
 #: Partially pooled parameters; alpha and beta are shared across groups.
-POOLED = ("E", "log_A", "log_B")
+POOLED = SHARED_EXPONENTS_POOLED
 
 
 def summary(result, name):

@@ -36,6 +36,7 @@ from forecast.design import (
 )
 from forecast.errors import ConvergenceWarning
 from forecast.fit import Fit, _idata, sample_replicates
+from forecast.joint import SHARED_EXPONENTS_POOLED
 
 GROUP = "c4"
 
@@ -46,7 +47,7 @@ def base_fit(cache: Path | None, draws: int) -> Fit:
     runs = load_dataset("gadre2024").query("eval_set == 'c4_val'").reset_index(drop=True)
     config = FitConfig(
         groups="corpus",
-        pooled=("E", "log_A", "log_B"),  # the acceptance design: exponents shared
+        pooled=SHARED_EXPONENTS_POOLED,  # the acceptance design: exponents shared
         sampler=SamplerConfig(draws=draws, tune=1000, chains=4, progress=False),
         seed=11,
     )

@@ -26,6 +26,11 @@ SMALL_RUNS: Mapping[str, tuple[str, str | None]] = {
     "gadre2024": ("c4_val", "corpus"),
     "olmo_ladder": ("c4_en", None),
 }
+#: ``FitConfig(pooled=...)`` of the joint design: each group has its own floor E and
+#: coefficients (log A, log B), partially pooled, and all groups share the exponents alpha
+#: and beta, the law's shape. With every parameter pooled, the Gadre floors' differences
+#: overlapped zero; with the exponents shared they are distinct (tests/test_acceptance.py).
+SHARED_EXPONENTS_POOLED: tuple[str, ...] = ("E", "log_A", "log_B")
 #: Published frontier families: dataset -> eval set (one per family).
 FRONTIER_FAMILIES: Mapping[str, str] = {
     "gpt3": "gpt3_val",

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from forecast import FitConfig, SamplerConfig, fit, load_dataset
+from forecast.joint import SHARED_EXPONENTS_POOLED
 
 #: Besiroglu et al. 2024 95% bootstrap intervals (published_fits.csv).
 BESIROGLU_95 = {"E": (1.769, 1.871), "alpha": (0.317, 0.373), "beta": (0.331, 0.415)}
@@ -56,7 +57,7 @@ def test_gadre_hierarchical_three_corpora():
         runs,
         config=FitConfig(
             groups="corpus",
-            pooled=("E", "log_A", "log_B"),
+            pooled=SHARED_EXPONENTS_POOLED,
             # longer warm-up: the E/A/alpha ridge needs a well-adapted mass matrix
             sampler=SamplerConfig(draws=1000, tune=2000, chains=4, progress=False),
             seed=5,

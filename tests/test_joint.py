@@ -5,10 +5,16 @@ import pytest
 from conftest import fit_quietly
 
 from forecast import ConfigError, FitConfig, SamplerConfig, load_dataset, load_runs
-from forecast.joint import FRONTIER_FAMILIES, SMALL_RUNS, joint_runs, select_checkpoints
+from forecast.joint import (
+    FRONTIER_FAMILIES,
+    SHARED_EXPONENTS_POOLED,
+    SMALL_RUNS,
+    joint_runs,
+    select_checkpoints,
+)
 
 #: Partially pooled parameters; the exponents are shared across groups.
-POOLED = ("E", "log_A", "log_B")
+POOLED = SHARED_EXPONENTS_POOLED
 
 
 def test_joint_table_is_valid_and_labelled():
