@@ -9,9 +9,11 @@ inference is calibrated) and a chi-square test of uniformity.
 Replicates run in chunks (one model compile per chunk) so partial results print as
 they come. Prior draws whose simulated losses leave (1, 10) nats/token are skipped; the
 ranks stay uniform because the rejection depends only on the data (see
-``forecast.simulate``).
+``forecast.simulate``). Runs with different ``--seed`` simulate disjoint replicates, so
+their results can be pooled.
 
-Run: python bench/sbc.py [--design 30|60|100] [--replicates 40] [--priors weak]
+Run: python bench/sbc.py [--design 30|60|100] [--replicates 40] [--priors weak] [--seed 0]
+Records: ``bench/results/sbc_*.txt``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ DESIGNS = {
     60: (np.geomspace(1e7, 3e9, 10), [4, 12, 36, 108, 324, 972][:6]),
     100: (np.geomspace(1e7, 3e9, 10), np.geomspace(4, 400, 10)),
 }
+
+
+#: Chunk ``k`` of a run with ``--seed s`` simulates with seed ``s * stride + k``.
+CHUNK_SEED_STRIDE = 10_000
 
 
 def report(ds: xr.Dataset, bins: int = 10) -> None:
@@ -98,7 +104,7 @@ def main() -> None:
     )
     parts = []
     done = 0
-    chunk_seed = args.seed
+    chunk = 0
     while done < args.replicates:
         k = min(args.chunk, args.replicates - done)
         start = time.perf_counter()
@@ -107,9 +113,10 @@ def main() -> None:
             config=config,
             replicates=k,
             loss_range=(1.0, 10.0),
-            seed=chunk_seed,
+            # chunks of one run differ; runs with different --seed share no chunk
+            seed=args.seed * CHUNK_SEED_STRIDE + chunk,
         )
-        chunk_seed += 1
+        chunk += 1
         part = part.assign_coords(replicate=np.arange(done, done + k))
         parts.append(part)
         done += k
