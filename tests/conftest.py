@@ -13,6 +13,16 @@ from forecast import SamplerConfig, fit
 from forecast.errors import ConvergenceWarning
 from models.laws import chinchilla
 
+
+def pytest_collection_modifyitems(items):
+    """Run the slow end-to-end tests first, keeping file order within each kind.
+
+    Under pytest-xdist the suite lasts as long as its busiest worker; a minute-long test
+    started last would run alone at the end while the other worker idles.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 DATA = Path(__file__).parent / "data"
 SEED = 20260101
 
