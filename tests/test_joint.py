@@ -50,7 +50,7 @@ def test_frontier_families_narrow_the_exponents():
 
     Same design as ``bench/joint_fit.py``: shared exponents, pooled floors and coefficients.
     """
-    sampler = SamplerConfig(draws=400, tune=800, chains=2, progress=False)
+    sampler = SamplerConfig(draws=300, tune=500, chains=2, progress=False)
     config = FitConfig(groups="group", pooled=POOLED, sampler=sampler, seed=3)
     small = fit_quietly(joint_runs(small=SMALL_RUNS, frontier={}), config=config)
     joint = fit_quietly(joint_runs(frontier=FRONTIER_FAMILIES), config=config)
