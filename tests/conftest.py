@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from filelock import FileLock
 
-from forecast import SamplerConfig, fit
+from forecast import SamplerConfig, fit, load, save
 from forecast.errors import ConvergenceWarning
 from models.laws import chinchilla
 
@@ -75,9 +77,26 @@ def fit_quietly(runs, **options):
 
 
 @pytest.fixture(scope="session")
-def small_fit(synthetic_runs):
-    """One real seeded fit shared by predict, io, plot and CLI tests. Do not mutate."""
-    return fit_quietly(synthetic_runs, groups="group", sampler=SMALL_SAMPLER, seed=7)
+def small_fit(synthetic_runs, tmp_path_factory):
+    """One real seeded fit shared by predict, io, plot and CLI tests. Do not mutate.
+
+    Under pytest-xdist the first worker to need it fits and saves it; the others load
+    the file (``save``/``load`` round-trips bit for bit, see ``tests/test_io.py``) instead
+    of repeating the fit.
+    """
+
+    def make():
+        return fit_quietly(synthetic_runs, groups="group", sampler=SMALL_SAMPLER, seed=7)
+
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return make()
+    path = tmp_path_factory.getbasetemp().parent / "small_fit.nc"  # one per test run
+    with FileLock(f"{path}.lock"):
+        if path.exists():
+            return load(path)
+        result = make()
+        save(result, path)
+        return result
 
 
 @pytest.fixture(scope="session")
