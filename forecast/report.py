@@ -397,7 +397,7 @@ def _report_text(result, summary, exhaustion_lines, files, *, source, frontier) 
         f"Fit: law `{config.law}` (sampler {_idata.attrs(result.idata).get('sampler_used')}), "
         f"priors `{config.priors if isinstance(config.priors, str) else 'custom'}`, "
         f"groups `{config.groups}` (partially pooled: "
-        f"{', '.join(config.pooled_params) if config.groups else '-'}), "
+        f"{', '.join(config.pooled_params) if len(result.groups) > 1 else '-'}), "
         f"likelihood `{config.likelihood}`, "
         f"{config.sampler.chains} chains × {config.sampler.draws} draws, seed {config.seed}, "
         f"config hash `{config.config_hash}`. Posterior: [`{files['posterior'].name}`]"

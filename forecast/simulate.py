@@ -309,9 +309,11 @@ def _ranks(draws: np.ndarray, truth: float, ranked_draws: int) -> tuple[int, int
     return int(np.sum(thinned < truth)), L
 
 
-def _check_sbc_params(config: FitConfig, params: Sequence[str]) -> None:
+def _check_sbc_params(config: FitConfig, params: Sequence[str], n_groups: int) -> None:
     law = get_law(config.law)
-    allowed = set(law.params) | {"sigma_" + p for p in config.pooled_params}
+    allowed = set(law.params)
+    if n_groups > 1:  # a one-group model pools nothing, so it has no between-group scales
+        allowed |= {"sigma_" + p for p in config.pooled_params}
     allowed |= {"nu"} if config.likelihood == "student_t" else set()
     unknown = sorted(set(params) - allowed)
     if unknown or not params:
@@ -400,7 +402,6 @@ def sbc(
     if not 0 < ci_prob < 1:
         raise ConfigError(f"ci_prob must be in (0, 1), got {ci_prob!r}")
     low, high = loss_range
-    _check_sbc_params(config, params)
     frame = _design_frame(design)
     if config.groups is None:
         labels = np.full(len(frame), SINGLE_GROUP)
@@ -408,6 +409,7 @@ def sbc(
         labels = frame[config.groups].astype(str).to_numpy()
     else:
         raise ConfigError(f"config.groups={config.groups!r} is not a column of the design")
+    _check_sbc_params(config, params, len(set(labels)))
     columns = ["N", "D"] + (["unique_tokens"] if "unique_tokens" in frame else [])
     sim_design = frame[columns].assign(group=labels)
     fit_runs = frame[columns].assign(loss=1.0, run_id=[f"sim-{i:04d}" for i in range(len(frame))])

@@ -12,7 +12,7 @@ from forecast import ConfigError, DataError, FitConfig, SamplerConfig, ladder, s
 from forecast.cli import app
 from forecast.errors import ConvergenceWarning
 from forecast.plots import plot_sbc
-from forecast.simulate import BESIROGLU_2024, _ranks
+from forecast.simulate import BESIROGLU_2024, _check_sbc_params, _ranks
 from models.laws import chinchilla, data_constrained
 
 TRUTH = {"E": 1.8, "A": 480.0, "alpha": 0.35, "B": 2000.0, "beta": 0.37}
@@ -171,3 +171,11 @@ def test_sbc_mini_gives_valid_ranks_and_coverage():
     )
     fig = plot_sbc(out)
     assert len(fig.axes) == 3
+
+
+def test_sbc_ranks_between_group_scales_only_when_there_are_groups():
+    design = ladder([3e7, 1e8, 3e8], [5, 20])
+    # one group pools nothing (models.build), so it has no sigma_E to rank
+    with pytest.raises(ConfigError, match="unknown \\['sigma_E'\\]"):
+        sbc(design, params=("alpha", "sigma_E"), replicates=1)
+    _check_sbc_params(FitConfig(groups="g"), ("alpha", "sigma_E"), n_groups=2)
