@@ -112,8 +112,9 @@ def model_data(runs: pd.DataFrame, config: FitConfig) -> ModelData:
     law = get_law(config.law)
     log_U = None
     if law.needs_unique_tokens:
+        D = runs["D"].to_numpy(float)
         unique = runs["unique_tokens"] if "unique_tokens" in runs else runs["D"]
-        log_U = np.log(np.minimum(unique.fillna(runs["D"]).to_numpy(float), runs["D"]))
+        log_U = np.log(np.minimum(unique.fillna(runs["D"]).to_numpy(float), D))
     rel_sd = None
     if "loss_sd" in runs and runs["loss_sd"].notna().any():
         rel_sd = (runs["loss_sd"].fillna(0.0) / runs["loss"]).to_numpy(float)

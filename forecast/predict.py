@@ -222,10 +222,29 @@ def _check_size(result: Fit, n_points: int) -> None:
 
 
 def _unique_tokens(law, D_da: xr.DataArray, unique_tokens) -> xr.DataArray | None:
-    """Log unique tokens broadcast against ``D`` (clipped to D), or None for other laws."""
+    """Log unique tokens broadcast against ``D`` (clipped to D), or None for other laws.
+
+    A DataArray broadcasts by dimension name; anything else is one value per point of
+    ``D`` (or a scalar) and takes ``D``'s dims. (Wrapping a plain array in a DataArray
+    would give it its own dim and broadcast it against every point.)
+    """
     if not law.needs_unique_tokens:
         return None
-    U = D_da if unique_tokens is None else xr.broadcast(xr.DataArray(unique_tokens), D_da)[0]
+    if unique_tokens is None:
+        U = D_da
+    elif isinstance(unique_tokens, xr.DataArray):
+        U = xr.broadcast(unique_tokens, D_da)[0]
+    else:
+        values = np.asarray(unique_tokens, float)
+        try:
+            U = D_da.copy(data=np.broadcast_to(values, D_da.shape))
+        except ValueError:
+            raise ValueError(
+                f"unique_tokens has shape {values.shape}; it must be a scalar or one value per "
+                f"point of N and D (shape {D_da.shape})"
+            ) from None
+    if not (np.all(np.isfinite(U)) and np.all(U > 0)):
+        raise ValueError("unique_tokens must be finite and > 0 (tokens)")
     return np.log(np.minimum(U, D_da))
 
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import SMALL_SAMPLER, fit_quietly
 
-from forecast import predict
+from forecast import load_dataset, predict
 from forecast.predict import group_params
-from models.laws import chinchilla
+from forecast.stacking import predict_runs
+from models.laws import chinchilla, data_constrained
 
 
 def test_predict_matches_the_law_at_posterior_draws(small_fit):
@@ -63,3 +65,36 @@ def test_bad_points_and_groups_raise(small_fit):
         predict(small_fit, [0.0], [1e9])
     with pytest.raises(KeyError, match="not in the fit"):
         group_params(small_fit, "zzz")
+
+
+@pytest.fixture(scope="module")
+def repeated_fit():
+    """A data-constrained fit on real runs with 1 to 59 epochs (datablations, Apache-2.0)."""
+    runs = load_dataset("datablations")
+    runs = runs[~runs["high_loss"]].iloc[::6].reset_index(drop=True)
+    assert runs["epochs"].max() > 10 and runs["unique_tokens"].nunique() > 10
+    return fit_quietly(runs, law="data_constrained", sampler=SMALL_SAMPLER, seed=3), runs
+
+
+def test_each_run_is_predicted_with_its_own_unique_tokens(repeated_fit):
+    # Regression: a plain array of unique tokens used to broadcast against every point, so
+    # each run was predicted with the first run's U (the datablations backtest's 43%).
+    result, runs = repeated_fit
+    draws = predict_runs(result, runs)
+    post = result.posterior.isel(chain=0, draw=11)
+    theta = {k: float(post[k]) for k in ("E", "alpha", "beta", "R_D_star", "R_N_star")}
+    expected = data_constrained.loss(
+        runs["N"].to_numpy(),
+        runs["D"].to_numpy(),
+        runs["unique_tokens"].to_numpy(),
+        A=np.exp(float(post["log_A"])),
+        B=np.exp(float(post["log_B"])),
+        **theta,
+    )
+    np.testing.assert_allclose(draws.isel(chain=0, draw=11).values, expected, rtol=1e-10)
+    one = predict(
+        result, runs["N"].iloc[5], runs["D"].iloc[5], unique_tokens=runs["unique_tokens"].iloc[5]
+    )
+    np.testing.assert_allclose(draws.isel(run=5).values, one.values, rtol=1e-12)
+    with pytest.raises(ValueError, match="one value per point"):
+        predict(result, runs["N"][:3], runs["D"][:3], unique_tokens=runs["unique_tokens"][:2])
