@@ -46,7 +46,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast import FitConfig, PriorSpec, SamplerConfig, load_dataset
-from forecast.backtest import backtest
+from forecast.backtest import backtest, split_runs, summarise
 from forecast.errors import ConvergenceWarning
 from forecast.plots import plot_calibration
 
@@ -60,6 +60,7 @@ COLUMNS = {
     "coverage_95": "cov95",
     "mean_width_90": "width90",
     "mean_crps": "CRPS",
+    "mean_crps_log": "CRPS(log)",
 }
 
 
@@ -108,6 +109,12 @@ def backtests() -> dict[str, dict]:
         split="epochs<=2",
         config=configs(law="data_constrained"),
         published=("hoffmann2022_a3_rounded", "besiroglu2024", "muennighoff2023_c4_tied"),
+        # A diagnostic, not a target: the law's loss never rises with more epochs, but with
+        # 1e8-4e8 unique tokens the loss of models >= 146M rises after ~27-59 epochs.
+        breakdown={
+            "unique tokens >= 1e9": lambda runs: runs["unique_tokens"] >= 1e9,
+            "unique tokens < 1e9": lambda runs: runs["unique_tokens"] < 1e9,
+        },
     )
     return out
 
@@ -173,6 +180,20 @@ def main() -> None:
                 for c in result.component.values
             ]
             notes.append("    training side: " + "; ".join(evidence))
+        held_out = spec["runs"][~split_runs(spec["runs"], spec["split"])].reset_index(drop=True)
+        for label, select in spec.get("breakdown", {}).items():
+            mask = np.asarray(select(held_out), bool)
+            part = summarise(
+                result[[v for v in result.data_vars if "run" in result[v].dims]].isel(run=mask)
+            )
+            cells = [
+                f"{m}: cov90 {float(part.coverage_90.sel(model=m)):.3f}, med|err| "
+                f"{float(part.median_abs_rel_err.sel(model=m)):.4f}, width90 "
+                f"{float(part.mean_width_90.sel(model=m)):.3f}, CRPS(log) "
+                f"{float(part.mean_crps_log.sel(model=m)):.4f}"
+                for m in ("ours", "bootstrap", "bootstrap+noise")
+            ]
+            notes.append(f"    {label} ({int(mask.sum())} held-out runs): " + "; ".join(cells))
         post = {k[10:]: v for k, v in a.items() if k.startswith("posterior_")}
         notes.append(f"    t+disc posterior: {post}")
         shown = [m for m in ("ours", "t+disc", "plain", "bootstrap+noise") if m in result.model]

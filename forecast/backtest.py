@@ -148,8 +148,8 @@ def score_draws(
         Along ``run``: ``rel_err`` (point minus observed, over observed; 1), ``pit``
         (fraction of draws below the observation, ties counted half; 1), ``hit_<pct>``
         (observation inside the central interval; 1), ``width_90`` (90% interval width over
-        the observed loss; 1), ``crps`` (nats/token) and ``median`` (nats/token). With one
-        sample the interval scores are NaN.
+        the observed loss; 1), ``crps`` (nats/token), ``crps_log`` (CRPS of the log loss;
+        1) and ``median`` (nats/token). With one sample the interval scores are NaN.
 
     Notes
     -----
@@ -157,6 +157,13 @@ def score_draws(
 
         \mathrm{PIT} = \hat F(y), \qquad
         \mathrm{CRPS} = \frac1m\sum_i |x_i - y| - \frac{1}{m^2}\sum_i (2i - m - 1)\,x_{(i)}
+
+    ``crps_log`` is the same score of :math:`\log x` against :math:`\log y`: for small
+    errors it is the CRPS relative to the loss. It is the score to compare across models
+    whose predictive is Student-t on the log scale: :math:`E[e^X]` is infinite for a
+    Student-t :math:`X` of any degrees of freedom, so such a predictive has no finite CRPS
+    on the loss scale, and ``crps`` of its draws is dominated by the largest draw (it does
+    not settle as draws are added). On the log scale the CRPS is finite for :math:`\nu > 1`.
 
     References
     ----------
@@ -181,6 +188,11 @@ def score_draws(
         "rel_err": ("run", (guess - y) / y, {"units": "1", "long_name": "relative error"}),
         "pit": ("run", below, {"units": "1", "long_name": "probability integral transform"}),
         "crps": ("run", _crps(flat, y), {**LOSS_ATTRS, "long_name": "CRPS"}),
+        "crps_log": (
+            "run",
+            _crps(np.log(flat), np.log(y)),
+            {"units": "1", "long_name": "CRPS of log loss"},
+        ),
         "median": ("run", median, {**LOSS_ATTRS, "long_name": "predictive median"}),
     }
     single = flat.shape[-1] == 1
@@ -207,8 +219,9 @@ def summarise(scores: xr.Dataset) -> xr.Dataset:
     -------
     xarray.Dataset
         ``median_abs_rel_err``, ``coverage_<pct>`` (fraction of runs inside each band),
-        ``mean_width_90`` (mean 90% width over loss) and ``mean_crps`` (nats/token), reduced
-        over ``run`` (NaN where a method has no bands).
+        ``mean_width_90`` (mean 90% width over loss), ``mean_crps`` (nats/token) and
+        ``mean_crps_log`` (1, when the scores have ``crps_log``), reduced over ``run`` (NaN
+        where a method has no bands).
 
     Examples
     --------
@@ -222,6 +235,8 @@ def summarise(scores: xr.Dataset) -> xr.Dataset:
         out[f"coverage_{str(name)[4:]}"] = scores[name].mean("run", skipna=False)
     out["mean_width_90"] = scores["width_90"].mean("run", skipna=False)
     out["mean_crps"] = scores["crps"].mean("run")
+    if "crps_log" in scores:
+        out["mean_crps_log"] = scores["crps_log"].mean("run")
     ds = xr.Dataset(out)
     for name in ds.data_vars:
         ds[name].attrs = {"units": "nats/token" if name == "mean_crps" else "1"}

@@ -44,6 +44,33 @@ def test_crps_of_a_point_forecast_is_the_absolute_error():
     assert np.allclose(scores["rel_err"].values, [-0.1 / 2.1, 0.5 / 3.0])
 
 
+def test_crps_of_log_loss_matches_the_normal_closed_form_on_the_log_scale():
+    mu, sd = np.log([3.0, 2.5, 2.0]), np.array([0.02, 0.05, 0.1])
+    y = np.array([3.0, 2.7, 1.8])
+    scores = score_draws(np.exp(_normal_draws(mu, sd)), y)
+    expected = _crps_normal(np.log(y), mu, sd)
+    assert np.allclose(scores["crps_log"].values, expected, atol=1e-2 * sd.min())
+    assert scores["crps_log"].attrs["units"] == "1"
+    point = score_draws(xr.DataArray([[2.0], [3.5]], dims=("run", "draw")), [2.1, 3.0])
+    assert np.allclose(point["crps_log"].values, np.abs(np.log([2.0 / 2.1, 3.5 / 3.0])))
+
+
+def test_crps_of_log_loss_stays_finite_for_a_heavy_tailed_log_predictive():
+    # Student-t with 1.5 degrees of freedom on log loss, as a robust fit can produce: the
+    # loss-scale CRPS of its draws is set by the largest draw and grows with the number of
+    # draws (its expectation is infinite); the log-scale CRPS settles.
+    y = np.array([2.5])
+    by_size = {}
+    for n in (4_000, 400_000):
+        t = stats.t.rvs(1.5, size=(1, n), random_state=np.random.default_rng(1))
+        draws = xr.DataArray(np.exp(np.log(2.5) + 0.05 * t), dims=("run", "draw"))
+        by_size[n] = score_draws(draws, y)
+    log_scores = [float(s["crps_log"][0]) for s in by_size.values()]
+    loss_scores = [float(s["crps"][0]) for s in by_size.values()]
+    assert log_scores[1] == pytest.approx(log_scores[0], rel=0.1)
+    assert loss_scores[1] > 3 * loss_scores[0]
+
+
 def test_pit_and_interval_hits_of_a_known_distribution():
     mu, sd = np.zeros(5) + 3.0, np.zeros(5) + 0.1
     quantiles = np.array([0.02, 0.2, 0.5, 0.85, 0.97])
