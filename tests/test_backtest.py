@@ -236,3 +236,36 @@ def test_small_chinchilla_backtest_through_the_cli(tmp_path, monkeypatch):
     far = bt["C"].values > np.median(bt["C"].values)
     assert ours["width_90"].values[far].mean() > ours["width_90"].values[~far].mean()
     assert np.isnan(bt["coverage_90"].sel(model="published:besiroglu2024"))
+
+
+def test_repeated_data_backtest_predicts_multi_epoch_runs(monkeypatch):
+    # Backtest 4 with small draws: fit the datablations runs of <= 2 epochs, predict the
+    # runs repeated 2-59 times over >= 1e9 unique tokens (bench/backtest.py runs all of them).
+    from conftest import SMALL_SAMPLER
+
+    import forecast.baseline as baseline
+    from forecast import FitConfig, load_dataset
+    from forecast.backtest import backtest
+
+    monkeypatch.setattr(baseline, "GRID", baseline.GRID[::30])  # 150 of the 4500 starts
+    runs = load_dataset("datablations")
+    runs = runs[~runs["high_loss"] & (runs["unique_tokens"] >= 1e9)].reset_index(drop=True)
+    config = FitConfig(law="data_constrained", sampler=SMALL_SAMPLER, seed=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        bt = backtest(runs, split="epochs<=2", config=config, n_bootstrap=100, published=())
+    print(
+        bt[["median_abs_rel_err", "coverage_90", "mean_width_90", "mean_crps_log"]].to_dataframe()
+    )
+    assert bt.attrs["n_test"] == int((runs["epochs"] > 2).sum()) > 100
+    ours = bt.sel(model="ours")
+    # each held-out run is predicted with its own unique tokens: the same (N, D) repeated
+    # over fewer unique tokens must be predicted worse (4.2B params, 84B tokens, 3-14 epochs)
+    held_out = runs[runs["epochs"] > 2].reset_index(drop=True)
+    same = (held_out["N"].between(4.2e9, 4.3e9) & (held_out["D"] == 8.4e10)).to_numpy()
+    epochs, medians = held_out["epochs"].to_numpy()[same], ours["median"].values[same]
+    print("epochs", epochs, "predicted median", medians)
+    assert same.sum() >= 20 and epochs.min() == 3 and epochs.max() > 40
+    assert medians[epochs == epochs.max()].min() > 1.01 * medians[epochs == 3].max()
+    assert float(ours["median_abs_rel_err"]) < 0.03
+    assert float(ours["mean_crps_log"]) < float(bt["mean_crps_log"].sel(model="bootstrap"))
