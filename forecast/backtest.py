@@ -55,6 +55,10 @@ LEVELS = (0.5, 0.8, 0.9, 0.95)
 PUBLISHED = ("hoffmann2022_a3_rounded", "besiroglu2024")
 _SPLIT = re.compile(r"^\s*(\w+)\s*(<=|<)\s*(q?)([-+0-9.eE]+)\s*$")
 _SAMPLE_DIMS = ("chain", "draw")
+#: A heavy-tailed (Student-t) predictive of log loss can put draws beyond the float range,
+#: where exp() gives 0 or inf; the log-scale CRPS counts them at the range's ends (log loss
+#: -708 or +709), which still scores such a predictive as very poor, instead of NaN.
+_TINY, _HUGE = np.finfo(float).tiny, np.finfo(float).max
 
 
 def split_runs(runs: pd.DataFrame, split) -> np.ndarray:
@@ -117,8 +121,10 @@ def _crps(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Energy-form CRPS of draws (run, m) against observations (run,), exact via sorting."""
     x = np.sort(samples, axis=-1)
     m = x.shape[-1]
-    spread = 2.0 / m**2 * (x @ (2.0 * np.arange(1, m + 1) - m - 1))
-    return np.abs(x - y[:, None]).mean(axis=-1) - 0.5 * spread
+    with np.errstate(over="ignore", invalid="ignore"):  # infinite draws: infinite CRPS
+        spread = 2.0 / m**2 * (x @ (2.0 * np.arange(1, m + 1) - m - 1))
+        crps = np.abs(x - y[:, None]).mean(axis=-1) - 0.5 * spread
+    return np.where(np.isfinite(x).all(axis=-1), crps, np.inf)
 
 
 def score_draws(
@@ -190,14 +196,15 @@ def score_draws(
         "crps": ("run", _crps(flat, y), {**LOSS_ATTRS, "long_name": "CRPS"}),
         "crps_log": (
             "run",
-            _crps(np.log(flat), np.log(y)),
+            _crps(np.log(np.clip(flat, _TINY, _HUGE)), np.log(y)),
             {"units": "1", "long_name": "CRPS of log loss"},
         ),
         "median": ("run", median, {**LOSS_ATTRS, "long_name": "predictive median"}),
     }
     single = flat.shape[-1] == 1
     for level in sorted(set(levels) | {0.9}):
-        lo, hi = np.quantile(flat, [(1 - level) / 2, (1 + level) / 2], axis=-1)
+        with np.errstate(invalid="ignore"):  # an infinite draw: inf - inf in interpolation
+            lo, hi = np.quantile(flat, [(1 - level) / 2, (1 + level) / 2], axis=-1)
         hit = np.where(single, np.nan, (lo <= y) & (y <= hi))
         name = f"hit_{round(100 * level)}"
         out[name] = ("run", hit, {"units": "1", "long_name": f"inside central {level:.0%}"})

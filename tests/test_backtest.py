@@ -69,6 +69,11 @@ def test_crps_of_log_loss_stays_finite_for_a_heavy_tailed_log_predictive():
     loss_scores = [float(s["crps"][0]) for s in by_size.values()]
     assert log_scores[1] == pytest.approx(log_scores[0], rel=0.1)
     assert loss_scores[1] > 3 * loss_scores[0]
+    # draws that left the float range in exp() (0 or inf) still give a finite, poor score
+    extreme = xr.DataArray([[0.0, 2.5, 2.6, np.inf]], dims=("run", "draw"))
+    scores = score_draws(extreme, y)
+    # log draws -708 (clamped), 0.92, 0.96, +710 (clamped) against log 2.5 = 0.92: CRPS 88
+    assert 80 < float(scores["crps_log"][0]) < 95 and np.isinf(scores["crps"][0])
 
 
 def test_pit_and_interval_hits_of_a_known_distribution():
