@@ -162,7 +162,8 @@ def predict(
     group : str, optional
         Group label; ``None`` = a new group from the population (see module notes).
     unique_tokens : array_like, optional
-        Unique tokens U (data-constrained law); default ``D`` (no repetition).
+        Unique tokens U (data-constrained law): a scalar, one value per point, or a
+        DataArray broadcast against ``D`` by dims; default ``D`` (no repetition).
     include_noise : bool
         ``False``: the mean curve. ``True``: the loss of one new run, with the fitted
         observation noise on the log scale (Normal, or Student-t with the fitted ``nu``);
@@ -279,7 +280,8 @@ def predict_summary(
     group : str, optional
         Group label; ``None`` = a new group from the population (see module notes).
     unique_tokens : array_like, optional
-        Unique tokens U (data-constrained law); default ``D`` (no repetition).
+        Unique tokens U (data-constrained law): a scalar, one value per point, or a
+        DataArray broadcast against ``D`` by dims; default ``D`` (no repetition).
     ci_prob : float
         Probability mass of the equal-tailed interval, in (0, 1); default
         :data:`forecast.units.CI_PROB` (0.9).
