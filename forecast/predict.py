@@ -49,6 +49,14 @@ MAX_DRAWS_BYTES = 4 * 2**30
 def _as_points(N, D) -> tuple[xr.DataArray, xr.DataArray]:
     """Broadcast N and D; plain arrays get dim ``point``, DataArrays keep their dims."""
     if isinstance(N, xr.DataArray) or isinstance(D, xr.DataArray):
+        for name, value in (("N", N), ("D", D)):
+            if not isinstance(value, xr.DataArray) and np.ndim(value) > 0:
+                # xr.DataArray(value) would get a dim of its own and make a silent grid
+                raise ValueError(
+                    f"{name} is a plain array and the other an xarray DataArray; pass both as "
+                    "DataArrays (broadcast by dim name, e.g. a grid) or both as plain arrays "
+                    "(paired point by point)"
+                )
         N_da, D_da = xr.broadcast(xr.DataArray(N), xr.DataArray(D))
     else:
         N_arr, D_arr = np.broadcast_arrays(np.asarray(N, float), np.asarray(D, float))
@@ -156,7 +164,8 @@ def predict(
         A fitted result.
     N : array_like or xarray.DataArray
         Total parameters (> 0). Scalars and 1-D arrays broadcast against ``D`` along a
-        dim ``point``; DataArrays keep their dims (use them for 2-D grids).
+        dim ``point``; DataArrays keep their dims (use them for 2-D grids). A DataArray
+        pairs with a scalar or another DataArray, not with a plain array (ValueError).
     D : array_like or xarray.DataArray
         Training tokens seen (> 0), repeats included.
     group : str, optional
@@ -274,7 +283,8 @@ def predict_summary(
         A fitted result.
     N : array_like or xarray.DataArray
         Total parameters (> 0). Scalars and 1-D arrays broadcast against ``D`` along a
-        dim ``point``; DataArrays keep their dims (use them for 2-D grids).
+        dim ``point``; DataArrays keep their dims (use them for 2-D grids). A DataArray
+        pairs with a scalar or another DataArray, not with a plain array (ValueError).
     D : array_like or xarray.DataArray
         Training tokens seen (> 0), repeats included.
     group : str, optional
