@@ -64,11 +64,14 @@ def _as_points(N, D) -> tuple[xr.DataArray, xr.DataArray]:
             raise ValueError("pass N and D as 1-D arrays, scalars, or xarray DataArrays for grids")
         dims = ("point",) if N_arr.ndim == 1 else ()
         N_da, D_da = xr.DataArray(N_arr, dims=dims), xr.DataArray(D_arr, dims=dims)
-    if not (np.all(np.isfinite(N_da)) and np.all(N_da > 0)):
-        raise ValueError("N must be finite and > 0 (parameters)")
-    if not (np.all(np.isfinite(D_da)) and np.all(D_da > 0)):
-        raise ValueError("D must be finite and > 0 (tokens)")
+    _require_positive(N_da, "N", "parameters")
+    _require_positive(D_da, "D", "tokens")
     return N_da, D_da
+
+
+def _require_positive(values: xr.DataArray, name: str, unit: str) -> None:
+    if not (np.all(np.isfinite(values)) and np.all(values > 0)):
+        raise ValueError(f"{name} must be finite and > 0 ({unit})")
 
 
 def _new_group_params(result: Fit, seed: int) -> dict[str, xr.DataArray]:
@@ -253,8 +256,7 @@ def _unique_tokens(law, D_da: xr.DataArray, unique_tokens) -> xr.DataArray | Non
                 f"unique_tokens has shape {values.shape}; it must be a scalar or one value per "
                 f"point of N and D (shape {D_da.shape})"
             ) from None
-    if not (np.all(np.isfinite(U)) and np.all(U > 0)):
-        raise ValueError("unique_tokens must be finite and > 0 (tokens)")
+    _require_positive(U, "unique_tokens", "tokens")
     return np.log(np.minimum(U, D_da))
 
 
