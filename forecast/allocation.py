@@ -9,13 +9,14 @@ How it is solved
 ----------------
 * ``chinchilla``: Hoffmann's closed form (:func:`models.laws.chinchilla.compute_optimal`),
   vectorised over draws.
-* every other law (``kaplan``, ``kaplan_floor``, ``data_constrained`` with fresh data,
-  :math:`U = D`): a 1-D minimisation over :math:`x = \log N` on the line
-  :math:`\log D = \log(C/k) - x`, for all draws and budgets at once: a dense grid of
-  ``GRID_POINTS`` values over the whole physical range (:math:`N \ge 1`, :math:`D \ge 1`)
-  picks the best cell, then golden-section search refines it inside its two neighbouring
-  cells. The grid makes the search global; golden section needs no derivative, so it
-  also handles the kink of the data-constrained law at :math:`N = N_\mathrm{opt}(D)`.
+* every other law (``chinchilla_broken``, ``kaplan``, ``kaplan_floor``,
+  ``data_constrained`` with fresh data, :math:`U = D`): a 1-D minimisation over
+  :math:`x = \log N` on the line :math:`\log D = \log(C/k) - x`, for all draws and
+  budgets at once: a dense grid of ``GRID_POINTS`` values over the whole physical range
+  (:math:`N \ge 1`, :math:`D \ge 1`) picks the best cell, then golden-section search
+  refines it inside its two neighbouring cells. The grid makes the search global; golden
+  section needs no derivative, so it also handles the kink of the data-constrained law at
+  :math:`N = N_\mathrm{opt}(D)`.
 
 The inverse — the compute-optimal budget for a **given** N — solves :math:`N^*(C) = N`.
 On the frontier the loss is stationary along the iso-FLOP line, i.e.

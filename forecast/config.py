@@ -121,8 +121,8 @@ class FitConfig:
     Parameters
     ----------
     law : str
-        A key of :data:`models.laws.LAWS` (``"chinchilla"``, ``"kaplan"``, ``"kaplan_floor"``,
-        ``"data_constrained"``).
+        A key of :data:`models.laws.LAWS` (``"chinchilla"``, ``"chinchilla_broken"``, ``"kaplan"``,
+        ``"kaplan_floor"``, ``"data_constrained"``).
     priors : str or mapping
         A preset name from :data:`models.priors.PRESETS` or a mapping of prior key to
         :class:`~models.priors.PriorSpec`.

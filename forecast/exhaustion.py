@@ -86,6 +86,9 @@ VILLALOBOS_YEAR: Mapping[str, float | str] = MappingProxyType(
     {"median": 2028.0, "lower": 2026.0, "upper": 2032.0, "interval": "80% CI"}
 )
 
+#: Laws whose compute-optimal tokens have Hoffmann's closed form, which exhaustion inverts.
+_OPTIMUM_LAWS = ("chinchilla", "data_constrained")
+
 _EPOCH_ATTRS = {"units": "1", "long_name": "epochs over the stock needed, D / S"}
 _PENALTY_ATTRS = {
     "units": "nats/token",
@@ -216,17 +219,16 @@ def _check_scenarios(scenarios: Mapping[str, str | float]) -> dict[str, str | fl
 
 def _law_draws(result: Fit, group: str | None, seed: int) -> dict[str, np.ndarray]:
     """Chinchilla-form parameters (E, A, alpha, B, beta [, R_D_star]) as (chain, draw)."""
+    if result.config.law not in _OPTIMUM_LAWS:
+        # chinchilla_broken has these five parameters too, but its optimum is not Hoffmann's.
+        raise ConfigError(
+            f"exhaustion needs the compute-optimal tokens of a law in {list(_OPTIMUM_LAWS)} "
+            f"(closed form, Hoffmann eq. 4); the fit's law is {result.config.law!r}"
+        )
     try:
         params = group_params(result, group, seed=seed)
     except KeyError as exc:
         raise ConfigError(str(exc).strip("'\"")) from exc
-    needed = ("E", "log_A", "alpha", "log_B", "beta")
-    missing = [p for p in needed if p not in params]
-    if missing:
-        raise ConfigError(
-            f"exhaustion needs a law with parameters {list(needed)} (chinchilla or "
-            f"data_constrained); law {result.config.law!r} lacks {missing}"
-        )
     out = {k: np.asarray(v.transpose("chain", "draw").values, float) for k, v in params.items()}
     out["A"], out["B"] = np.exp(out["log_A"]), np.exp(out["log_B"])
     return out

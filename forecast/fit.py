@@ -367,7 +367,8 @@ def fit(
         Runs in the tidy schema (``N`` parameters, ``D`` tokens, ``loss`` nats/token, …),
         or a CSV path; validated by :func:`forecast.data.load_runs`.
     law : str
-        ``"chinchilla"``, ``"kaplan"``, ``"kaplan_floor"`` or ``"data_constrained"``.
+        ``"chinchilla"``, ``"chinchilla_broken"``, ``"kaplan"``, ``"kaplan_floor"`` or
+        ``"data_constrained"``.
     priors : str or dict
         Prior preset name (``"weak"``, ``"hoffmann2022"``, ``"besiroglu2024"``,
         ``"muennighoff2023"``, ``"kaplan2020"``) or a mapping of prior key to ``PriorSpec``.

@@ -455,6 +455,7 @@ def plot_forecast(frontier, summary, *, runs=None) -> Figure:
 #: Parameters plotted by :func:`plot_exponents`, per law.
 EXPONENT_PANELS = {
     "chinchilla": ("E", "alpha", "beta", "a"),
+    "chinchilla_broken": ("E", "alpha", "beta", "alpha_ratio", "beta_ratio"),
     "data_constrained": ("E", "alpha", "beta", "a"),
     "kaplan": ("alpha_N", "alpha_D"),
     "kaplan_floor": ("E", "alpha_N", "alpha_D"),
@@ -471,6 +472,8 @@ _PANEL_LABELS = {
     "alpha": "parameter exponent alpha",
     "beta": "data exponent beta",
     "a": "allocation exponent a = beta/(alpha+beta), N* ~ C^a",
+    "alpha_ratio": "alpha above / below the break",
+    "beta_ratio": "beta above / below the break",
     "alpha_N": "parameter exponent alpha_N",
     "alpha_D": "data exponent alpha_D",
 }
@@ -517,11 +520,13 @@ def plot_exponents(result: Fit, published, *, ci_prob: float = CI_PROB) -> Figur
     """
     names = EXPONENT_PANELS.get(result.config.law, ())
     post = result.posterior
-    ncols = 2 if len(names) == 4 else len(names)
+    ncols = 2 if len(names) == 4 else min(len(names), 3)
     nrows = -(-len(names) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 3.3 * nrows + 0.9), squeeze=False)
+    for ax in axes.flat[len(names) :]:
+        ax.set_axis_off()
     legend = {}
-    for ax, name in zip(axes.flat, names, strict=True):
+    for ax, name in zip(axes.flat, names, strict=False):
         if name == "a":
             draws = (post["beta"] / (post["alpha"] + post["beta"])).values.ravel()
         else:

@@ -193,8 +193,8 @@ def simulate(
     Parameters
     ----------
     law : str
-        A key of :data:`models.laws.LAWS` (``"chinchilla"``, ``"kaplan"``,
-        ``"kaplan_floor"``, ``"data_constrained"``).
+        A key of :data:`models.laws.LAWS` (``"chinchilla"``,
+        ``"chinchilla_broken"``, ``"kaplan"``, ``"kaplan_floor"``, ``"data_constrained"``).
     params : mapping
         The law's parameters in its own units (``E`` nats/token, exponents unitless,
         ``log_A`` log units …); ``A`` may be given instead of ``log_A`` (likewise ``B``,

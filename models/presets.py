@@ -99,6 +99,27 @@ _GROUP_AND_NOISE = {
         "Relative between-group spread of alpha_D; as sigma_alpha_N.",
         sigma=0.2,
     ),
+    "sigma_alpha_ratio": _p(
+        "HalfNormal",
+        "Relative between-group spread of alpha_ratio (chinchilla_broken); as sigma_alpha.",
+        sigma=0.2,
+    ),
+    "sigma_beta_ratio": _p(
+        "HalfNormal",
+        "Relative between-group spread of beta_ratio (chinchilla_broken); as sigma_alpha.",
+        sigma=0.2,
+    ),
+    "sigma_log_N_break": _p(
+        "HalfNormal",
+        "Between-group SD of log N_b (log units, chinchilla_broken): HalfNormal(2.3) lets the "
+        "break move by a decade between groups at 1 SD.",
+        sigma=2.3,
+    ),
+    "sigma_log_D_break": _p(
+        "HalfNormal",
+        "Between-group SD of log D_b (log units); as sigma_log_N_break.",
+        sigma=2.3,
+    ),
     "sigma": _p(
         "HalfNormal",
         "Observation noise SD of log loss (relative loss error). Seed-to-seed and digitisation "
@@ -114,6 +135,34 @@ _GROUP_AND_NOISE = {
         "wiki; it keeps heavy tails possible without forcing them.",
         alpha=2.0,
         beta=0.1,
+    ),
+}
+
+# Breaks of the broken Chinchilla law (``chinchilla_broken``): no published fit of an LM
+# loss locates a break, so every preset shares these weak priors.
+_BREAK_RATIO = (
+    "Exponent above the break over the exponent below it. Chinchilla-form exponents fitted at "
+    "different scales and on different data differ by up to ~30% (beta 0.28 Hoffmann 2022 vs "
+    "0.366 Besiroglu 2024; 0.353 Muennighoff 2023); LogNormal(0, 0.25) puts a factor 1.28 at "
+    "1 SD and 0.61-1.63 at 95%, centred on no break (ratio 1 = the Chinchilla law)."
+)
+_BREAK = {
+    "alpha_ratio": _p("LogNormal", _BREAK_RATIO, mu=0.0, sigma=0.25),
+    "beta_ratio": _p("LogNormal", _BREAK_RATIO, mu=0.0, sigma=0.25),
+    "log_N_break": _p(
+        "Normal",
+        "Natural log of the parameter count of the break. None is published; Normal(log 1e9, "
+        "4.6) puts it within 1e7-1e11 parameters at 1 SD (two decades), the span from the "
+        "smallest ladder runs to frontier models.",
+        mu=math.log(1e9),
+        sigma=4.6,
+    ),
+    "log_D_break": _p(
+        "Normal",
+        "Natural log of the token count of the break: Normal(log 2e10, 4.6), two decades at "
+        "1 SD around 20 tokens per parameter at the parameter break's centre (Hoffmann 2022).",
+        mu=math.log(2e10),
+        sigma=4.6,
     ),
 }
 
@@ -346,18 +395,18 @@ _KAPLAN = {
 
 #: Named prior presets: preset name -> prior key -> PriorSpec.
 PRESETS: dict[str, dict[str, PriorSpec]] = {
-    "weak": {**_WEAK, **_GROUP_AND_NOISE},
-    "hoffmann2022": {**_HOFFMANN, **_GROUP_AND_NOISE},
-    "besiroglu2024": {**_BESIROGLU, **_GROUP_AND_NOISE},
-    "muennighoff2023": {**_MUENNIGHOFF, **_GROUP_AND_NOISE},
+    "weak": {**_WEAK, **_BREAK, **_GROUP_AND_NOISE},
+    "hoffmann2022": {**_HOFFMANN, **_BREAK, **_GROUP_AND_NOISE},
+    "besiroglu2024": {**_BESIROGLU, **_BREAK, **_GROUP_AND_NOISE},
+    "muennighoff2023": {**_MUENNIGHOFF, **_BREAK, **_GROUP_AND_NOISE},
     "kaplan2020": {**_KAPLAN, **_GROUP_AND_NOISE},
 }
 
 #: The laws each preset serves (it covers every key they need).
 PRESET_LAWS: dict[str, tuple[str, ...]] = {
     "weak": tuple(LAWS),
-    "hoffmann2022": ("chinchilla",),
-    "besiroglu2024": ("chinchilla",),
-    "muennighoff2023": ("chinchilla", "data_constrained"),
+    "hoffmann2022": ("chinchilla", "chinchilla_broken"),
+    "besiroglu2024": ("chinchilla", "chinchilla_broken"),
+    "muennighoff2023": ("chinchilla", "chinchilla_broken", "data_constrained"),
     "kaplan2020": ("kaplan", "kaplan_floor"),
 }

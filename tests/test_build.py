@@ -7,6 +7,7 @@ import pytest
 
 from models.build import ModelData, build_model, log_density, pointwise_log_likelihood
 from models.errors import ConfigError
+from models.laws import LAWS
 from models.priors import PriorSpec, resolve_priors
 
 
@@ -92,7 +93,7 @@ def test_data_constrained_needs_unique_tokens():
     assert np.isfinite(logp)
 
 
-@pytest.mark.parametrize("law", ["chinchilla", "kaplan", "kaplan_floor", "data_constrained"])
+@pytest.mark.parametrize("law", sorted(LAWS))
 def test_every_law_builds_with_finite_logp(law):
     d = _data()
     d = ModelData(**{**d.__dict__, "log_U": d.log_D})
@@ -121,6 +122,7 @@ def test_log_density_is_the_normal_and_student_t_log_pdf():
         ("chinchilla", "student_t", "compute", True, "besiroglu2024"),
         ("data_constrained", "normal", "compute", False, "muennighoff2023"),
         ("kaplan_floor", "student_t", None, True, "kaplan2020"),
+        ("chinchilla_broken", "student_t", "compute", False, "hoffmann2022"),
     ],
 )
 def test_numpy_log_likelihood_equals_pymc_on_prior_draws(

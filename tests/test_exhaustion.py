@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 
@@ -263,6 +264,13 @@ def test_user_scenarios_and_seeding(small_fit):
 def test_invalid_arguments_raise_config_error(small_fit, kwargs, match):
     with pytest.raises(ConfigError, match=match):
         exhaustion(small_fit, **kwargs)
+
+
+def test_laws_without_hoffmanns_optimum_are_refused(small_fit):
+    """chinchilla_broken has alpha, beta, A, B too, but its optimum is not Hoffmann's eq. 4."""
+    config = dataclasses.replace(small_fit.config, law="chinchilla_broken")
+    with pytest.raises(ConfigError, match="chinchilla_broken"):
+        exhaustion(dataclasses.replace(small_fit, config=config))
 
 
 # ------------------------------------------------------------------ one real trend fit

@@ -133,3 +133,29 @@ def test_pymc_sampler_fallback_path(synthetic_runs):
     assert _idata.attrs(result.idata)["sampler_used"] == "pymc"
     lo, hi = _interval(result.posterior["alpha"])
     assert lo < TRUE["alpha"] < hi
+
+
+def test_broken_law_recovers_a_break_inside_the_runs():
+    """Runs from a law whose parameter exponent rises by 60% at N = 1e9 (E, A, B, beta of
+    Besiroglu et al.): the broken law finds the ratio, the plot shows it."""
+    from forecast import load_dataset
+    from forecast.plots import plot_exponents
+    from forecast.simulate import ladder, simulate
+
+    truth = {"E": 1.82, "A": 482.0, "alpha": 0.30, "B": 2085.0, "beta": 0.366}
+    truth |= {"alpha_ratio": 1.6, "log_N_break": np.log(1e9), "beta_ratio": 1.0}
+    truth["log_D_break"] = np.log(2e10)
+    runs = simulate(
+        "chinchilla_broken", truth, ladder(np.geomspace(1e7, 1e11, 9), [10, 20, 40]),
+        sigma=0.003, seed=3,
+    )  # fmt: skip
+    result = fit_quietly(runs, law="chinchilla_broken", sampler=SMALL_SAMPLER, seed=2)
+    # Median and mass, not the 5% quantile: in 1 of 8 seeds tried, one of the two short
+    # chains spent part of its draws near ratio 0.7 (a second, far weaker mode).
+    ratio = result.posterior["alpha_ratio"].values.ravel()
+    assert 1.4 < np.median(ratio) < 1.8 and np.mean(ratio > 1.15) > 0.8
+    lo, hi = _interval(result.posterior["beta_ratio"])
+    assert lo < 1.0 < hi
+    fig = plot_exponents(result, load_dataset("published_fits"))
+    labels = [ax.get_xlabel() for ax in fig.axes if ax.axison]
+    assert "alpha above / below the break" in labels and len(labels) == 5

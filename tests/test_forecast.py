@@ -147,6 +147,28 @@ def test_data_constrained_with_fresh_data_has_the_chinchilla_optimum():
     np.testing.assert_allclose(np.exp(numeric), np.exp(closed), rtol=1e-4)
 
 
+def test_broken_law_far_above_its_breaks_has_the_optimum_of_the_steeper_law():
+    """Far above N_b and D_b the broken law is Chinchilla with exponents rho*alpha, rho*beta
+    and coefficients A N_b^(alpha (rho - 1)), B D_b^(beta (rho - 1))."""
+    p = {"E": 1.8, "log_A": 6.0, "alpha": 0.34, "log_B": 7.0, "beta": 0.3}
+    brk = {"alpha_ratio": 1.3, "log_N_break": math.log(1e3), "beta_ratio": 0.8}
+    brk["log_D_break"] = math.log(1e4)
+    steep = {
+        "E": 1.8,
+        "log_A": 6.0 + 0.34 * 0.3 * math.log(1e3),
+        "alpha": 0.34 * 1.3,
+        "log_B": 7.0 + 0.3 * -0.2 * math.log(1e4),
+        "beta": 0.3 * 0.8,
+    }
+    budgets = np.log(np.array([1e23, 1e27]) / K).reshape(1, 1, -1)
+    numeric, edge = optimal_log_N(get_law("chinchilla_broken"), _theta({**p, **brk}), budgets)
+    closed, _ = optimal_log_N(get_law("chinchilla"), _theta(steep), budgets)
+    assert edge == 0
+    np.testing.assert_allclose(np.exp(numeric), np.exp(closed), rtol=1e-3)
+    unbroken, _ = optimal_log_N(get_law("chinchilla"), _theta(p), budgets)
+    assert np.all(np.abs(numeric - unbroken) > np.log(2))  # the break moves the optimum
+
+
 def test_allocate_rejects_bad_requests(small_fit):
     with pytest.raises(ValueError, match="exactly one"):
         allocate(small_fit)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
 from models.errors import ConfigError
-from models.laws import LAWS, LawSpec, chinchilla, data_constrained, get_law, kaplan
+from models.laws import LAWS, LawSpec, broken, chinchilla, data_constrained, get_law, kaplan
 
 LOG_N_RANGE = (math.log(1e3), math.log(1e16))
 
@@ -46,6 +46,20 @@ def natural_loss(law: str, N, D, p, U=None):
     if law == "chinchilla":
         return chinchilla.loss(
             N, D, p["E"], np.exp(p["log_A"]), p["alpha"], np.exp(p["log_B"]), p["beta"]
+        )
+    if law == "chinchilla_broken":
+        return broken.loss(
+            N,
+            D,
+            p["E"],
+            np.exp(p["log_A"]),
+            p["alpha"],
+            np.exp(p["log_B"]),
+            p["beta"],
+            p["alpha_ratio"],
+            np.exp(p["log_N_break"]),
+            p["beta_ratio"],
+            np.exp(p["log_D_break"]),
         )
     if law in ("kaplan", "kaplan_floor"):
         E = p["E"] if law == "kaplan_floor" else 0.0
@@ -81,6 +95,10 @@ def random_params(law: str, rng: np.random.Generator, size=None, *, exponent=(0.
         "log_D_c": rng.uniform(15.0, 35.0, size),
         "R_D_star": np.exp(rng.uniform(math.log(0.5), math.log(200.0), size)),
         "R_N_star": np.exp(rng.uniform(math.log(0.5), math.log(200.0), size)),
+        "alpha_ratio": np.exp(rng.uniform(-0.7, 0.7, size)),
+        "beta_ratio": np.exp(rng.uniform(-0.7, 0.7, size)),
+        "log_N_break": rng.uniform(12.0, 30.0, size),
+        "log_D_break": rng.uniform(12.0, 30.0, size),
     }
     return {k: draws[k] for k in LAWS[law].params}
 
@@ -358,6 +376,34 @@ def test_scalar_tensor_params_broadcast_against_data():
     assert float(pytensor.function([E], natural)(1.69)) == pytest.approx(1.9366454705587, abs=1e-12)
 
 
+def test_broken_law_without_a_break_is_the_chinchilla_law():
+    rng = np.random.default_rng(17)
+    p = random_params("chinchilla_broken", rng, 500)
+    p["alpha_ratio"] = p["beta_ratio"] = np.ones(500)
+    log_N, log_D = rng.uniform(*LOG_N_RANGE, 500), rng.uniform(*LOG_N_RANGE, 500)
+    plain = {k: p[k] for k in LAWS["chinchilla"].params}
+    np.testing.assert_allclose(
+        broken.log_loss(log_N, log_D, p), chinchilla.log_loss(log_N, log_D, plain), rtol=1e-13
+    )
+
+
+def test_broken_law_exponents_below_and_above_the_break():
+    """The local slope of the parameter term is -alpha far below N_b, -ratio*alpha far above."""
+    p = {"E": 1e-30, "log_A": 6.0, "alpha": 0.34, "log_B": -200.0, "beta": 0.3,
+         "alpha_ratio": 1.5, "log_N_break": math.log(1e9), "beta_ratio": 0.5,
+         "log_D_break": math.log(1e10)}  # fmt: skip
+    log_D = np.full(2, math.log(1e12))
+
+    def slope(N):
+        x = np.log([N, N * 1.001])
+        return float(np.diff(broken.log_loss(x, log_D, p))[0] / np.diff(x)[0])
+
+    assert slope(1e5) == pytest.approx(-0.34, rel=1e-3)
+    assert slope(1e13) == pytest.approx(-0.51, rel=1e-3)
+    # At the break the exponent is half-way: alpha (1 + (ratio - 1) / 2).
+    assert slope(1e9) == pytest.approx(-0.34 * 1.25, rel=1e-3)
+
+
 def test_stable_logaddexp_gradient_where_pytensor_builtin_fails():
     a, b = pt.dvector("a"), pt.dvector("b")
     grad = pytensor.function([a, b], pytensor.grad(chinchilla.logaddexp(a, b, xp=pt).sum(), a))
@@ -387,6 +433,10 @@ def law_params(draw, name):
         "log_D_c": draw(st.floats(5.0, 45.0)),
         "R_D_star": math.exp(draw(st.floats(math.log(0.1), math.log(1000.0)))),
         "R_N_star": math.exp(draw(st.floats(math.log(0.1), math.log(1000.0)))),
+        "alpha_ratio": math.exp(draw(st.floats(math.log(0.2), math.log(5.0)))),
+        "beta_ratio": math.exp(draw(st.floats(math.log(0.2), math.log(5.0)))),
+        "log_N_break": draw(st.floats(5.0, 45.0)),
+        "log_D_break": draw(st.floats(5.0, 45.0)),
     }
     return {k: values[k] for k in LAWS[name].params}
 

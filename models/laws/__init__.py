@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from models.errors import ConfigError
-from models.laws import chinchilla, data_constrained, kaplan
+from models.laws import broken, chinchilla, data_constrained, kaplan
 
 __all__ = ["LAWS", "LawSpec", "get_law"]
 
@@ -62,6 +62,15 @@ LAWS: dict[str, LawSpec] = {
         needs_unique_tokens=False,
         log_loss=chinchilla.log_loss,
         doc=chinchilla.FORMULA,
+    ),
+    "chinchilla_broken": LawSpec(
+        name="chinchilla_broken",
+        params=broken.PARAMS,
+        positive=broken.POSITIVE,
+        centring=MappingProxyType(broken.CENTRING),
+        needs_unique_tokens=False,
+        log_loss=broken.log_loss,
+        doc=broken.FORMULA,
     ),
     "kaplan": LawSpec(
         name="kaplan",
