@@ -53,34 +53,23 @@ class LawSpec:
     doc: str
 
 
+def _from_module(name: str, module, *, needs_unique_tokens: bool = False) -> LawSpec:
+    """Build the spec of a law whose module defines PARAMS, POSITIVE, CENTRING, FORMULA."""
+    return LawSpec(
+        name=name,
+        params=module.PARAMS,
+        positive=module.POSITIVE,
+        centring=MappingProxyType(module.CENTRING),
+        needs_unique_tokens=needs_unique_tokens,
+        log_loss=module.log_loss,
+        doc=module.FORMULA,
+    )
+
+
 LAWS: dict[str, LawSpec] = {
-    "chinchilla": LawSpec(
-        name="chinchilla",
-        params=chinchilla.PARAMS,
-        positive=chinchilla.POSITIVE,
-        centring=MappingProxyType(chinchilla.CENTRING),
-        needs_unique_tokens=False,
-        log_loss=chinchilla.log_loss,
-        doc=chinchilla.FORMULA,
-    ),
-    "chinchilla_broken": LawSpec(
-        name="chinchilla_broken",
-        params=broken.PARAMS,
-        positive=broken.POSITIVE,
-        centring=MappingProxyType(broken.CENTRING),
-        needs_unique_tokens=False,
-        log_loss=broken.log_loss,
-        doc=broken.FORMULA,
-    ),
-    "kaplan": LawSpec(
-        name="kaplan",
-        params=kaplan.PARAMS,
-        positive=kaplan.POSITIVE,
-        centring=MappingProxyType(kaplan.CENTRING),
-        needs_unique_tokens=False,
-        log_loss=kaplan.log_loss,
-        doc=kaplan.FORMULA,
-    ),
+    "chinchilla": _from_module("chinchilla", chinchilla),
+    "chinchilla_broken": _from_module("chinchilla_broken", broken),
+    "kaplan": _from_module("kaplan", kaplan),
     "kaplan_floor": LawSpec(
         name="kaplan_floor",
         params=kaplan.FLOOR_PARAMS,
@@ -90,14 +79,8 @@ LAWS: dict[str, LawSpec] = {
         log_loss=kaplan.log_loss_floor,
         doc=kaplan.FLOOR_FORMULA,
     ),
-    "data_constrained": LawSpec(
-        name="data_constrained",
-        params=data_constrained.PARAMS,
-        positive=data_constrained.POSITIVE,
-        centring=MappingProxyType(data_constrained.CENTRING),
-        needs_unique_tokens=True,
-        log_loss=data_constrained.log_loss,
-        doc=data_constrained.FORMULA,
+    "data_constrained": _from_module(
+        "data_constrained", data_constrained, needs_unique_tokens=True
     ),
 }
 
