@@ -21,7 +21,10 @@ Models per backtest (each fitted on the training runs only):
   run's compute from the data centre (``FitConfig(likelihood="student_t",
   discrepancy="compute")``); **normal+disc** — the same with a Normal likelihood;
   **plain** — the foundation's default (Normal, no discrepancy);
-* **ours** — the leave-future-out stack of those three: the training runs are split again
+* **broken ...** — the same three with the broken-power-law form ``chinchilla_broken``
+  (exponents that may change at a break; the Chinchilla-law backtests only, since the
+  datablations law has no broken form);
+* **ours** — the leave-future-out stack of all of those: the training runs are split again
   along the backtest's variable, each model is fitted on the lower part and scored on the
   upper part, and the weights that maximise that log score mix the three predictives
   (``backtest(..., stack="lfo")``). No held-out run enters a weight;
@@ -34,7 +37,7 @@ about the CRPS relative to the loss). Compare models on CRPS(log): a Student-t p
 of log loss has no finite CRPS on the loss scale (E[exp X] is infinite), so its loss-scale
 figure is an unstable estimate set by the largest draw.
 
-Run: ``python bench/backtest.py`` (about 35 minutes on 2 cores; results are cached in
+Run: ``python bench/backtest.py`` (about 90 minutes on 2 cores; results are cached in
 ``--cache`` so that ``--only`` / re-runs print without refitting). Figures are written to
 ``bench/figures/``.
 """
@@ -99,14 +102,20 @@ REPEATS = {
 
 
 def configs(law: str = "chinchilla", groups: str | None = None, priors: dict | None = None):
+    """The stack's components; for the Chinchilla law, each also with the broken law."""
     priors = priors or {}
-    base = {"law": law, "groups": groups, "sampler": SAMPLER, "seed": 1}
     t = {"likelihood": "student_t", "prior_overrides": {"nu": NU, **priors}}
-    return {
-        "t+disc": FitConfig(**base, **t, discrepancy="compute"),
-        "normal+disc": FitConfig(**base, discrepancy="compute", prior_overrides=priors),
-        "plain": FitConfig(**base, prior_overrides=priors),
-    }
+    out = {}
+    for prefix, form in [("", law)] + [("broken ", "chinchilla_broken")] * (law == "chinchilla"):
+        base = {"law": form, "groups": groups, "sampler": SAMPLER, "seed": 1}
+        out |= {
+            f"{prefix}t+disc": FitConfig(**base, **t, discrepancy="compute"),
+            f"{prefix}normal+disc": FitConfig(
+                **base, discrepancy="compute", prior_overrides=priors
+            ),
+            f"{prefix}plain": FitConfig(**base, prior_overrides=priors),
+        }
+    return out
 
 
 def backtests() -> dict[str, dict]:
