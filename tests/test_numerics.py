@@ -45,6 +45,10 @@ BOX = {
     "log_D_c": (0.0, 60.0),
     "R_D_star": (0.1, 1e3),
     "R_N_star": (0.1, 1e3),
+    "alpha_ratio": (0.05, 20.0),
+    "beta_ratio": (0.05, 20.0),
+    "log_N_break": (0.0, 40.0),
+    "log_D_break": (0.0, 40.0),
 }
 
 
