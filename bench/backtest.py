@@ -105,8 +105,11 @@ def configs(law: str = "chinchilla", groups: str | None = None, priors: dict | N
     """The stack's components; for the Chinchilla law, each also with the broken law."""
     priors = priors or {}
     t = {"likelihood": "student_t", "prior_overrides": {"nu": NU, **priors}}
+    forms = {"": law}
+    if law == "chinchilla":
+        forms["broken "] = "chinchilla_broken"
     out = {}
-    for prefix, form in [("", law)] + [("broken ", "chinchilla_broken")] * (law == "chinchilla"):
+    for prefix, form in forms.items():
         base = {"law": form, "groups": groups, "sampler": SAMPLER, "seed": 1}
         out |= {
             f"{prefix}t+disc": FitConfig(**base, **t, discrepancy="compute"),
