@@ -321,7 +321,7 @@ def test_published_fits_tables():
     assert meta["kind"] == "table"
     assert set(meta["files"]) == {"fits.csv", "stock_anchors.csv"}
     fits = _csv("published_fits", "fits.csv").set_index("fit_id")
-    assert fits.index.is_unique and len(fits) == 10
+    assert fits.index.is_unique and len(fits) >= 30
     a3 = fits.loc["hoffmann2022_a3_rounded"]
     assert (a3["E"], a3["A"], a3["B"], a3["alpha"], a3["beta"]) == (1.69, 406.4, 410.7, 0.34, 0.28)
     assert fits.loc["besiroglu2024", "E"] == pytest.approx(1.8172)
@@ -332,3 +332,113 @@ def test_published_fits_tables():
     # through the catalogue: checksums verified, the first listed file returned
     loaded = load_dataset("published_fits")
     pd.testing.assert_frame_equal(loaded, fits.reset_index())
+
+
+# ----------------------------------------------------------------------------- published fits
+
+FITS_SRC = Path(__file__).resolve().parents[1] / "scripts" / "datasets" / "published_fits"
+
+
+def _fits_text() -> pd.DataFrame:
+    return pd.read_csv(DATA / "published_fits" / "fits.csv", dtype=str, keep_default_na=False)
+
+
+def _validator():
+    import importlib.util
+    import sys
+
+    scripts = FITS_SRC.parent
+    sys.path.insert(0, str(scripts))
+    try:
+        spec = importlib.util.spec_from_file_location("_pf_build", scripts / "published_fits.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(scripts))
+    return module
+
+
+def test_published_fits_bundled_equals_repo_source():
+    # the bundled tables are byte copies of the hand-compiled sources kept in the repo
+    for fname in ("fits.csv", "stock_anchors.csv"):
+        assert (DATA / "published_fits" / fname).read_bytes() == (FITS_SRC / fname).read_bytes()
+
+
+def test_published_fits_schema_units_and_citations():
+    fits = _fits_text()
+    build = _validator()
+    build.validate_fits(fits)  # raises on any schema problem
+    assert set(build.REQUIRED) <= set(fits.columns)
+    # the columns other code reads are still there
+    for col in ("fit_id", "E", "A", "B", "alpha", "beta", "E_se", "alpha_se", "beta_se", "extra"):
+        assert col in fits.columns
+    assert fits["loss_unit"].isin(["nats/token", "bits/byte"]).all()
+    # one citation per row: paper + arXiv id + where in the source
+    for col in ("paper", "arxiv", "where_in_source", "verification"):
+        assert (fits[col].str.strip() != "").all(), col
+    assert fits["arxiv"].str.fullmatch(r"\d{4}\.\d{4,5}").all()
+    assert fits["family"].str.fullmatch(r"[a-z0-9_]+").all()
+    assert len(fits) >= 30
+    # 7 distinct papers so far (issue 18 asks for 15; see SOURCE.md for the ones not readable)
+    assert fits["arxiv"].nunique() >= 7
+    # families of bundled datasets are spelt as the dataset names
+    fam = fits.set_index("fit_id")["family"]
+    assert fam["hoffmann2022_a3_rounded"] == fam["besiroglu2024"] == "chinchilla"
+    assert fam["muennighoff2023_c4_tied"] == "datablations"
+
+
+def test_published_fits_numbers_and_derived_allocation():
+    fits = load_dataset("published_fits").set_index("fit_id")
+    for col in ("E", "A", "B", "alpha", "beta", "a_alloc", "N_min", "C_max"):
+        assert fits[col].dtype == np.float64, col
+    a3 = fits.loc["hoffmann2022_a3_rounded"]
+    assert a3["a_alloc"] == 0.46 and a3["loss_unit"] == "nats/token"
+    assert fits.loc["hoffmann2022_a1", "a_alloc"] == 0.50
+    assert fits.loc["hoffmann2022_a2", "a_alloc"] == 0.49
+    assert fits.loc["besiroglu2024", "a_alloc_se"] == 0.020
+    assert fits.loc["deepseek2024_current", "loss_unit"] == "bits/byte"
+    # allocation-only rows carry no Chinchilla constants
+    alloc_only = fits["form"].str.contains("allocation only")
+    assert alloc_only.sum() >= 15 and fits.loc[alloc_only, ["E", "A", "B"]].isna().all().all()
+    assert fits["a_alloc"].dropna().between(0, 1, inclusive="neither").all()
+    # values marked derived are beta/(alpha+beta) where the row has the Chinchilla form
+    chin = fits["a_alloc_derived"].astype(str).eq("True") & fits["alpha"].notna()
+    expected = fits["beta"] / (fits["alpha"] + fits["beta"])
+    np.testing.assert_allclose(fits.loc[chin, "a_alloc"], expected[chin], atol=1e-4)
+    lo, hi = fits["a_alloc_lo"], fits["a_alloc_hi"]
+    has = lo.notna()
+    assert ((lo[has] <= fits.loc[has, "a_alloc"]) & (fits.loc[has, "a_alloc"] <= hi[has])).all()
+
+
+@pytest.mark.parametrize(
+    "column, value, message",
+    [
+        ("arxiv", "not-an-id", "no arXiv id"),
+        ("where_in_source", "", "empty"),
+        ("loss_unit", "nats", "'loss_unit'"),
+        ("alpha", "-0.3", "out of range"),
+        ("a_alloc", "1.5", "out of range"),
+        ("E", "abc", "is not a number"),
+        ("fit_id", "besiroglu2024", "duplicated"),
+    ],
+)
+def test_published_fits_validator_rejects_bad_rows(column, value, message):
+    fits = _fits_text()
+    fits.loc[0, column] = value
+    with pytest.raises(ValueError, match=message) as info:
+        _validator().validate_fits(fits, path="fits.csv")
+    assert "line 2" in str(info.value)
+
+
+def test_published_fits_sha256_checked_on_load(tmp_path, monkeypatch):
+    import shutil
+
+    import forecast.catalog as catalog
+
+    root = tmp_path / "_data"
+    shutil.copytree(DATA / "published_fits", root / "published_fits")
+    target = root / "published_fits" / "fits.csv"
+    target.write_bytes(target.read_bytes().replace(b"1.8172", b"1.8173", 1))
+    monkeypatch.setattr(catalog, "_data_root", lambda: root)
+    with pytest.raises(DataError, match="sha256 mismatch"):
+        catalog.load_dataset("published_fits")

@@ -232,6 +232,12 @@ calendar year, FLOP, x per year).
 - Kaplan et al. (2020) constants and DeepSeek LLM numbers were read in secondary sources
   (`source_type` = secondary); Hoffmann et al. Table 2 intervals were not readable (image).
 - Besiroglu et al. refit digitized points; the Hoffmann Approach-3 rows are the paper's.
+- Not yet included (no readable text or table of fitted numbers found when compiling):
+  Gadre et al. 2024 (repo has data and fitting code, no printed fits), Bhagia et al. 2024
+  OLMo ladder (repo has predictions, not parameters), Pearce & Song 2024, Choshen et al.
+  2024, Li et al. 2025 (Mis)Fitting, Tay et al., Hägele et al. 2024, Sardana & Frankle,
+  Dey et al. 2023 (Cerebras-GPT), Hu et al. 2024 (MiniCPM), Krajewski et al. 2024,
+  Kumar et al. 2024, Goyal et al., Busbridge et al.; Hoffmann et al. Table A2 (image).
 - The dataset-growth rate (3.7x/yr) in stock_anchors is a living Epoch estimate (later
   versions: 3.1x, 3x). `muennighoff2023_c4_untied` is the notebook's superseded fit, for
   sensitivity only.
