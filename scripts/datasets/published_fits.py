@@ -58,7 +58,7 @@ REQUIRED = (
     "year",
     "source_type",
 )
-LOSS_UNITS = ("nats/token", "bits/byte")
+LOSS_UNITS = ("nats/token", "bits/byte", "nats/byte")
 SOURCE_TYPES = {
     "repo_file": "read in a file of the authors' (or the refitting authors') repository",
     "paper_text": "read in the paper's text (a text/LaTeX extraction of the arXiv paper)",
