@@ -29,7 +29,8 @@ FILES = ("fits.csv", "stock_anchors.csv")
 CITATION = (
     "Hand-compiled from the papers cited in each row (Hoffmann et al. 2022; Besiroglu et al. "
     "2024; Muennighoff et al. 2023; Kaplan et al. 2020; Porian et al. 2024; Llama Team 2024; "
-    "DeepSeek-AI 2024; Villalobos et al. 2022, 2024; Epoch AI data insights)."
+    "DeepSeek-AI 2024; Krajewski et al. 2024; Dey et al. 2023; Hu et al. 2024; Villalobos et al. "
+    "2022, 2024; Epoch AI data insights)."
 )
 #: Citation columns: every row of fits.csv must fill them.
 CITATION_COLUMNS = ("fit_id", "paper", "arxiv", "form", "where_in_source", "verification")
@@ -224,20 +225,30 @@ calendar year, FLOP, x per year).
 
 ## Caveats
 
-- Units differ between rows: `loss_unit` is nats/token for most rows but bits/byte for
-  DeepSeek LLM; E values are not comparable across units or evaluation sets.
+- Units differ between rows: `loss_unit` is nats/token for most rows, bits/byte for
+  DeepSeek LLM and nats/byte for MiniCPM (loss averaged per byte); E values are not
+  comparable across units or evaluation sets. Krajewski et al. fit the smoothed training
+  loss on C4 (the paper does not state the unit; cross-entropy taken as nats).
 - `a_alloc` is an exponent of parameters except for DeepSeek LLM (non-embedding FLOPs per
   token M, C = MD) and Llama 3 (the paper fits training tokens; a_alloc = 1 - 0.53 derived
   assuming C = 6ND). Porian et al. rows differ by how parameters/FLOPs are counted.
-- Kaplan et al. (2020) constants and DeepSeek LLM numbers were read in secondary sources
-  (`source_type` = secondary); Hoffmann et al. Table 2 intervals were not readable (image).
+  Krajewski et al. MoE rows have no a_alloc (their compute depends on granularity).
+- Kaplan et al. (2020) constants, DeepSeek LLM numbers and the Cerebras-GPT compute law were
+  read in secondary sources (`source_type` = secondary); Hoffmann et al. Table 2 intervals
+  were not readable (image). MiniCPM gives only averaged exponents in its text (per-corpus
+  C_N, C_D, L_0 are in an image, Fig. 10).
 - Besiroglu et al. refit digitized points; the Hoffmann Approach-3 rows are the paper's.
-- Not yet included (no readable text or table of fitted numbers found when compiling):
-  Gadre et al. 2024 (repo has data and fitting code, no printed fits), Bhagia et al. 2024
-  OLMo ladder (repo has predictions, not parameters), Pearce & Song 2024, Choshen et al.
-  2024, Li et al. 2025 (Mis)Fitting, Tay et al., Hägele et al. 2024, Sardana & Frankle,
-  Dey et al. 2023 (Cerebras-GPT), Hu et al. 2024 (MiniCPM), Krajewski et al. 2024,
-  Kumar et al. 2024, Goyal et al., Busbridge et al.; Hoffmann et al. Table A2 (image).
+- Not included (searched, some only briefly, but no text copy of the paper or of its table
+  of fitted numbers was found in the searchable public copies; no number is typed from
+  memory):
+  Gadre et al. 2024 (the authors' repository has data and fitting code, no printed fits),
+  Bhagia et al. 2024 OLMo ladder (repository has predictions, not parameters), Pearce & Song
+  2024 (repository script only simulates from the Chinchilla/Epoch coefficients), Choshen
+  et al. 2024, Li et al. 2025 (Mis)Fitting, Tay et al. 2021/2022, Haegele et al. 2024,
+  Sardana & Frankle 2023 (uses Chinchilla's coefficients), Kumar et al. 2024 (precision),
+  Goyal et al. 2024, Busbridge et al. 2025 (distillation), Henighan et al. 2020, Hernandez
+  et al. 2021, Clark et al. 2022, Rae et al. 2021, Ruan et al. 2024, Alabdulmohsin et al.
+  2022, Everett et al. 2024; Hoffmann et al. Table A2 (image).
 - The dataset-growth rate (3.7x/yr) in stock_anchors is a living Epoch estimate (later
   versions: 3.1x, 3x). `muennighoff2023_c4_untied` is the notebook's superseded fit, for
   sensitivity only.
