@@ -8,9 +8,11 @@ returns a frozen :class:`Fit`. ``prior_predictive`` draws from the prior of the 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata
 import json
+import threading
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -28,7 +30,16 @@ from forecast.data import load_runs, validate_runs
 from forecast.diagnostics import check_convergence, diagnose
 from forecast.errors import DataError
 from forecast.units import D_ATTRS, LOSS_ATTRS, N_ATTRS
-from models.build import OBSERVED, ModelData, build_model, pointwise_log_likelihood
+from models.build import (
+    LOG_PRIOR_PREFIX,
+    OBSERVED,
+    ModelData,
+    build_model,
+    effective_pooled,
+    initial_values,
+    pointwise_log_likelihood,
+    structure_key,
+)
 from models.laws import get_law
 from models.priors import PriorSpec
 
@@ -129,16 +140,76 @@ def model_data(runs: pd.DataFrame, config: FitConfig) -> ModelData:
     )
 
 
-def make_model(runs: pd.DataFrame, config: FitConfig) -> pm.Model:
-    """Build the unsampled PyMC model of ``config`` on a validated runs table."""
+def _model_options(config: FitConfig) -> dict:
+    return {
+        "law": config.law,
+        "priors": config.resolved_priors(),
+        "likelihood": config.likelihood,
+        "pooled": config.pooled_params,
+        "discrepancy": config.discrepancy,
+    }
+
+
+def make_model(
+    runs: pd.DataFrame, config: FitConfig, *, parametrisation: str = "centre"
+) -> pm.Model:
+    """Build the unsampled PyMC model of ``config`` on a validated runs table.
+
+    ``parametrisation="centre"`` (default) is the model NUTS samples; ``"plain"`` samples
+    the law's parameters directly and is the one prior-predictive draws use (see
+    :func:`models.build.build_model`).
+    """
     return build_model(
-        model_data(runs, config),
-        law=config.law,
-        priors=config.resolved_priors(),
-        likelihood=config.likelihood,
-        pooled=config.pooled_params,
-        discrepancy=config.discrepancy,
+        model_data(runs, config), parametrisation=parametrisation, **_model_options(config)
     )
+
+
+# --- One compilation per model structure ---------------------------------------------------
+
+#: Models of this process, by structure (:func:`models.build.structure_key`): the built PyMC
+#: model and, once sampled with nutpie, its compiled form. A fit of new runs with the same
+#: structure sets the shared data instead of building and compiling again.
+_MODELS: dict[str, dict] = {}
+#: Structures kept; the oldest is dropped beyond this (a compiled model holds ~10 MB).
+MAX_CACHED_MODELS = 64
+_CACHE_LOCK = threading.Lock()
+
+
+def clear_model_cache() -> None:
+    """Forget every built and compiled model of this process (the next fit compiles afresh)."""
+    with _CACHE_LOCK:
+        _MODELS.clear()
+
+
+def _cached(data: ModelData, config: FitConfig) -> dict:
+    """Return the cache entry of ``data``'s structure, its model holding ``data``'s values."""
+    options = _model_options(config)
+    key = structure_key(data, **options)
+    with _CACHE_LOCK:
+        entry = _MODELS.get(key)
+        if entry is None:
+            entry = {"model": build_model(data, **options), "compiled": None}
+            _MODELS[key] = entry
+            while len(_MODELS) > MAX_CACHED_MODELS:
+                _MODELS.pop(next(iter(_MODELS)))
+        else:
+            pm.set_data(data.shared_values(), model=entry["model"])
+    return entry
+
+
+def _nutpie_compiled(entry: dict, data: ModelData):
+    """Return the compiled model of ``entry`` holding ``data``, and the seconds compiling it."""
+    import nutpie
+
+    with _CACHE_LOCK:
+        compiled = entry["compiled"]
+        if compiled is None:
+            start = time.perf_counter()
+            model = entry["model"]
+            compiled = nutpie.compile_pymc_model(model, initial_points=initial_values(model))
+            entry["compiled"] = compiled
+            return compiled.with_data(**data.shared_values()), time.perf_counter() - start
+    return compiled.with_data(**data.shared_values()), 0.0
 
 
 def _config_from(
@@ -174,28 +245,55 @@ def _seeds(seed: int, k: int) -> list[int]:
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(k)]
 
 
+def _sampler_name(sampler: SamplerConfig) -> str:
+    """``sampler.sampler``, or ``"pymc"`` (with a warning) when nutpie cannot be imported."""
+    if sampler.sampler == "nutpie":
+        try:
+            import nutpie  # noqa: F401
+        except ImportError:  # pragma: no cover - exercised only without nutpie installed
+            warnings.warn(
+                "nutpie is not installed; falling back to PyMC's NUTS sampler",
+                UserWarning,
+                stacklevel=4,
+            )
+            return "pymc"
+    return sampler.sampler
+
+
 def _sample(model: pm.Model, sampler: SamplerConfig, seed: int):
     """Run NUTS; returns (InferenceData, name of the sampler used, seconds compiling).
 
     nutpie compiles the model (numba) before sampling and the time is returned apart;
     PyMC compiles inside ``pm.sample`` and reports 0.
     """
-    name = sampler.sampler
+    accept = sampler.resolved_target_accept(law="", pooled=())
+    sampler = dataclasses.replace(sampler, target_accept=accept)
+    name = _sampler_name(sampler)
     if name == "nutpie":
-        try:
-            import nutpie
-        except ImportError:  # pragma: no cover - exercised only without nutpie installed
-            warnings.warn(
-                "nutpie is not installed; falling back to PyMC's NUTS sampler",
-                UserWarning,
-                stacklevel=3,
-            )
-            name = "pymc"
-    if name == "nutpie":
+        import nutpie
+
         start = time.perf_counter()
-        compiled = nutpie.compile_pymc_model(model)
+        compiled = nutpie.compile_pymc_model(model, initial_points=initial_values(model))
         compiling = time.perf_counter() - start
         return _nutpie_sample(compiled, sampler, seed), name, compiling
+    return _pymc_sample(model, sampler, seed), name, 0.0
+
+
+def _sample_data(entry: dict, data: ModelData, config: FitConfig, seed: int):
+    """Sample the cached model of ``data``'s structure (compiled once per structure)."""
+    pooled = effective_pooled(get_law(config.law), config.pooled_params, len(data.groups))
+    accept = config.sampler.resolved_target_accept(law=config.law, pooled=pooled)
+    sampler = dataclasses.replace(config.sampler, target_accept=accept)
+    name = _sampler_name(sampler)
+    if name == "nutpie":
+        compiled, compiling = _nutpie_compiled(entry, data)
+        return _nutpie_sample(compiled, sampler, seed), name, compiling
+    with _CACHE_LOCK:
+        pm.set_data(data.shared_values(), model=entry["model"])
+        return _pymc_sample(entry["model"], sampler, seed), name, 0.0
+
+
+def _pymc_sample(model: pm.Model, sampler: SamplerConfig, seed: int):
     with model:
         idata = pm.sample(
             draws=sampler.draws,
@@ -203,11 +301,12 @@ def _sample(model: pm.Model, sampler: SamplerConfig, seed: int):
             chains=sampler.chains,
             cores=sampler.n_cores,
             random_seed=seed,
+            initvals=initial_values(model),
             target_accept=sampler.target_accept,
             progressbar=sampler.progress,
             compute_convergence_checks=False,
         )
-    return idata, name, 0.0
+    return idata
 
 
 def _nutpie_sample(compiled, sampler: SamplerConfig, seed: int):
@@ -306,18 +405,56 @@ def _log_likelihood(posterior: xr.Dataset, data: ModelData, config: FitConfig) -
     return xr.Dataset({OBSERVED: (("chain", "draw", "run"), values)}, coords=coords)
 
 
-def _assemble(raw, model, runs, config, sampler_used, timings) -> object:
-    """Add log-likelihood, log prior, observed data, the runs and metadata attrs."""
+def _posterior(raw, data: ModelData) -> xr.Dataset:
+    """Select the sampled parameters of ``raw``, their groups labelled by ``data``.
+
+    nutpie also stores the unconstrained values (``E_log__``...), which are not parameters,
+    and a compiled model reused for other runs keeps the group labels it was compiled with.
+    """
+    posterior = _idata.group(raw, "posterior")
+    keep = [
+        v
+        for v in posterior.data_vars
+        if not str(v).endswith("__") and not str(v).startswith(LOG_PRIOR_PREFIX)
+    ]
+    out = posterior[keep]
+    if "group" in out.dims:
+        out = out.assign_coords(group=list(data.groups))
+    return out
+
+
+def _log_prior(raw, model: pm.Model) -> xr.Dataset:
+    """Log prior density of every parameter, per draw (for prior-sensitivity checks).
+
+    Named as the plain parametrisation names its variables: the law's parameters the centre
+    parametrisation derives carry their prior in the ``log_prior__<name>`` deterministics,
+    the coordinates it samples have a flat density and no entry.
+    """
+    posterior = _idata.group(raw, "posterior")
+    derived = {
+        str(v)[len(LOG_PRIOR_PREFIX) :]: posterior[v]
+        for v in posterior.data_vars
+        if str(v).startswith(LOG_PRIOR_PREFIX)
+    }
+    sampled = [v.name for v in model.free_RVs if v.name not in derived and not _is_flat(v)]
     with warnings.catch_warnings():
         # compute_log_prior uses its own progress bar; keep output quiet.
         log_prior = pm.compute_log_prior(
-            raw, model=model, extend_inferencedata=False, progressbar=False
+            raw, model=model, var_names=sampled, extend_inferencedata=False, progressbar=False
         )
-    data = model_data(runs, config)
+    return log_prior.assign(derived)
+
+
+def _is_flat(rv) -> bool:
+    """Whether ``rv`` is a ``pm.Flat`` coordinate (its density lives in a potential)."""
+    return type(rv.owner.op).__name__ == "FlatRV"
+
+
+def _assemble(raw, model, data, runs, config, sampler_used, timings) -> object:
+    """Add log-likelihood, log prior, observed data, the runs and metadata attrs."""
+    log_prior = _log_prior(raw, model)
     observed = xr.Dataset({OBSERVED: ("run", data.log_loss)})
-    posterior = _idata.group(raw, "posterior")
-    # nutpie also stores the unconstrained values (``E_log__``...); they are not parameters.
-    posterior = posterior[[v for v in posterior.data_vars if not str(v).endswith("__")]]
+    posterior = _posterior(raw, data)
     log_likelihood = _log_likelihood(posterior, data, config)
     groups = {
         "posterior": posterior,
@@ -340,6 +477,7 @@ def _assemble(raw, model, runs, config, sampler_used, timings) -> object:
         "sampler_used": sampler_used,
         "compile_seconds": round(timings["compile"], 3),
         "sampling_seconds": round(timings["sampling"], 3),
+        "target_accept": timings["target_accept"],
     }
     return _idata.with_attrs(_idata.new(groups), attrs)
 
@@ -425,12 +563,17 @@ def fit(
     config = _config_from(config, law, priors, groups, likelihood, sampler, seed)
     # The runs exactly as a saved file will hold them, so data hashes agree after a reload.
     table = runs_from_dataset(runs_dataset(_prepare(runs, config)))
-    model = make_model(table, config)
+    data = model_data(table, config)
     sample_seed = _seeds(config.seed, 2)[0]
     start = time.perf_counter()
-    raw, used, compiling = _sample(model, config.sampler, sample_seed)
+    entry = _cached(data, config)
+    raw, used, compiling = _sample_data(entry, data, config, sample_seed)
     timings = {"compile": compiling, "sampling": time.perf_counter() - start - compiling}
-    idata = _assemble(raw, model, table, config, used, timings)
+    pooled = effective_pooled(get_law(config.law), config.pooled_params, len(data.groups))
+    timings["target_accept"] = config.sampler.resolved_target_accept(law=config.law, pooled=pooled)
+    with _CACHE_LOCK:
+        pm.set_data(data.shared_values(), model=entry["model"])
+        idata = _assemble(raw, entry["model"], data, table, config, used, timings)
     diagnostics = diagnose(idata)
     check_convergence(diagnostics, strict=strict)
     return Fit(idata=idata, config=config, runs=table, diagnostics=diagnostics)
@@ -478,13 +621,14 @@ def prior_predictive(
     ['chain', 'draw', 'run']
     """
     table = _prepare(runs, config)
-    model = make_model(table, config)
+    model = make_model(table, config, parametrisation="plain")
     with model:
         idata = pm.sample_prior_predictive(draws=draws, random_seed=_seeds(config.seed, 2)[1])
     prior = _idata.group(idata, "prior")
-    predictive = _idata.group(idata, "prior_predictive")
+    predictive = _idata.group(idata, "prior_predictive")[OBSERVED]
     out = prior.copy()
-    out["loss"] = np.exp(predictive[OBSERVED]).assign_attrs(LOSS_ATTRS)
+    predictive = predictive.rename({predictive.dims[-1]: "run"})
+    out["loss"] = np.exp(predictive).assign_attrs(LOSS_ATTRS)
     out["observed_loss"] = xr.DataArray(table["loss"].to_numpy(float), dims="run").assign_attrs(
         LOSS_ATTRS
     )
@@ -494,23 +638,6 @@ def prior_predictive(
 
 # --- Refitting one design under many observed vectors (simulation-based calibration) ---
 
-#: Name of the shared variable that holds the observed log losses in :func:`sample_replicates`.
-OBSERVED_DATA = f"{OBSERVED}_data"
-
-
-def _with_shared_observed(model: pm.Model) -> pm.Model:
-    """Copy of ``model`` whose observed log losses are a shared variable ``OBSERVED_DATA``."""
-    import pytensor
-    from pymc.model.fgraph import ModelObservedRV, fgraph_from_model, model_from_fgraph
-
-    fg, _ = fgraph_from_model(model)
-    for node in list(fg.apply_nodes):
-        if isinstance(node.op, ModelObservedRV) and node.outputs[0].name == OBSERVED:
-            value = node.inputs[1]
-            shared = pytensor.shared(np.asarray(value.data), name=OBSERVED_DATA)
-            fg.replace(value, shared, import_missing=True)
-    return model_from_fgraph(fg, mutate_fgraph=True)
-
 
 def sample_replicates(
     runs: pd.DataFrame, observed: Sequence[np.ndarray], *, config: FitConfig
@@ -518,9 +645,8 @@ def sample_replicates(
     """Sample the model of one design under several observed log-loss vectors.
 
     Every replicate shares the runs' N, D, groups (and so the model graph); only the
-    observed losses change. With nutpie the model is compiled once and re-sampled with
-    ``compiled.with_data``, which saves the ~10 s compile per fit that dominates small
-    fits; with PyMC's sampler each replicate is built and sampled in turn.
+    observed losses change, and every replicate samples the one model of the design's
+    structure (compiled once per process with nutpie, see :func:`fit`).
 
     Parameters
     ----------
@@ -539,24 +665,12 @@ def sample_replicates(
     """
     table = _prepare(runs, config)
     seeds = _seeds(config.seed, len(observed))
-    sampler = config.sampler
-    compiled = None
-    if sampler.sampler == "nutpie":
-        try:
-            import nutpie
-        except ImportError:  # pragma: no cover - exercised only without nutpie installed
-            nutpie = None
-        if nutpie is not None:
-            compiled = nutpie.compile_pymc_model(_with_shared_observed(make_model(table, config)))
+    data = model_data(table, config)
+    entry = _cached(data, config)
     for values, seed in zip(observed, seeds, strict=True):
         values = np.asarray(values, dtype=float)
         if values.shape != (len(table),) or not np.all(np.isfinite(values)):
             raise ValueError(f"each observed vector must hold {len(table)} finite log losses")
-        if compiled is not None:
-            raw = _nutpie_sample(compiled.with_data(**{OBSERVED_DATA: values}), sampler, seed)
-        else:
-            model = make_model(table.assign(loss=np.exp(values)), config)
-            raw, _, _ = _sample(model, sampler, seed)
-        posterior = _idata.group(raw, "posterior")
-        posterior = posterior[[v for v in posterior.data_vars if not str(v).endswith("__")]]
-        yield posterior, diagnose(raw)
+        replicate = dataclasses.replace(data, log_loss=values)
+        raw, _, _ = _sample_data(entry, replicate, config, seed)
+        yield _posterior(raw, replicate), diagnose(raw)

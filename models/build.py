@@ -12,6 +12,30 @@ Why this parametrisation
   wrote on :math:`\log A`: :math:`a_c \mid \alpha \sim p_{\log A}(a_c + \alpha\bar{\ell}_N)`,
   a shift of the location with unit Jacobian, so :math:`(\alpha, \log A)` keep the independent
   priors of the preset exactly.
+* **The data centre, not the floor, is sampled** (``parametrisation="centre"``, the default
+  for every law with the Chinchilla terms ``E``, ``log_A``, ``alpha``, ``log_B``,
+  ``beta``). Small runs pin the loss at the centre of the data,
+  :math:`L_c = E + e^{a_c} + e^{b_c}`, and its local slopes,
+  :math:`s_N = -\partial \log L/\partial \log N = \alpha e^{a_c}/L_c` (likewise
+  :math:`s_D`), but barely the split of :math:`L_c` into floor and reducible loss: in
+  :math:`(E, a_c, \alpha)` the posterior is a curved ridge (:math:`E \uparrow` needs
+  :math:`a_c \downarrow` and :math:`\alpha \uparrow`), which NUTS walked at 100 leapfrog
+  steps per draw and only without divergences at ``target_accept=0.99``. The sampler
+  therefore moves in :math:`\varphi = (\log L_c,\ q,\ u,\ \log s_N,\ \log s_D)`, with
+  :math:`q = \operatorname{logit}(E/L_c)` the irreducible fraction of the centre loss and
+  :math:`u = \operatorname{logit}(e^{a_c}/(e^{a_c}+e^{b_c}))` the parameter term's share of
+  the reducible loss; the three pinned quantities are coordinates and the weakly identified
+  two are (nearly) orthogonal to them. The map is a bijection onto
+  :math:`E > 0,\ \alpha > 0,\ \beta > 0` with
+  :math:`\log|\det \partial(E, a_c, b_c, \alpha, \beta)/\partial\varphi| =
+  \log E + \log \alpha + \log \beta` (:func:`centre_to_law`), and the density is the user's
+  prior on :math:`(E, \log A, \alpha, \log B, \beta)` at the mapped point plus that term,
+  so the prior is exactly the preset's (tested against forward draws of the plain
+  parametrisation). ``parametrisation="plain"`` samples the law's parameters directly and
+  is what prior-predictive draws use.
+* **Data as shared variables.** Covariates, group index, observed log losses and the centres
+  are ``pm.Data``; one compiled model serves every data set of the same structure (see
+  :func:`structure_key` and :mod:`forecast.fit`).
 * **Non-centred partial pooling.** Each pooled parameter :math:`\theta` has a population
   value, a between-group scale :math:`\sigma_\theta` and standardised group offsets
   :math:`z_{\theta,g}` with a zero-sum constraint. Positive parameters (floors, exponents)
@@ -44,6 +68,7 @@ This module is math only: it receives arrays and returns an unsampled ``pm.Model
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -57,6 +82,8 @@ from models.laws import LawSpec, get_law
 from models.priors import PriorSpec
 
 OBSERVED = "log_loss"
+#: Name of the shared variable holding the observed log losses.
+OBSERVED_DATA = f"{OBSERVED}_data"
 #: Values of ``build_model(discrepancy=...)``: ``"compute"`` = SD growing with |log10 C - centre|.
 DISCREPANCIES = ("compute",)
 #: Prior of ``tau``, the discrepancy SD of log loss per decade of compute from the data centre.
@@ -103,6 +130,28 @@ class ModelData:
         """Means of the log covariates, the points the coefficients are sampled at."""
         return {"log_N": float(np.mean(self.log_N)), "log_D": float(np.mean(self.log_D))}
 
+    def shared_values(self) -> dict[str, np.ndarray]:
+        """Values of the model's shared variables (``pm.Data``) for these runs.
+
+        A model built on other runs of the same structure (:func:`structure_key`) becomes
+        the model of these runs when its shared variables take these values, e.g. through
+        nutpie's ``CompiledModel.with_data(**data.shared_values())``.
+        """
+        centres = self.centres
+        out = {
+            "log_N_data": np.asarray(self.log_N, dtype=float),
+            "log_D_data": np.asarray(self.log_D, dtype=float),
+            "group_idx_data": np.asarray(self.group_idx, dtype=np.int64),
+            OBSERVED_DATA: np.asarray(self.log_loss, dtype=float),
+            "centre_log_N": np.asarray(centres["log_N"]),
+            "centre_log_D": np.asarray(centres["log_D"]),
+        }
+        if self.log_U is not None:
+            out["log_U_data"] = np.asarray(self.log_U, dtype=float)
+        if self.rel_sd is not None:
+            out["rel_sd_data"] = np.asarray(self.rel_sd, dtype=float)
+        return out
+
 
 LOCATION_FAMILIES = ("Normal", "StudentT")
 
@@ -116,21 +165,167 @@ def _check_location_family(name: str, spec: PriorSpec) -> None:
         )
 
 
-def _population(law: LawSpec, priors: Mapping[str, PriorSpec], centres: Mapping[str, float]):
+#: Ways to sample a law's parameters: see the module notes.
+PARAMETRISATIONS = ("centre", "plain")
+#: Law parameters that the centre parametrisation replaces (the Chinchilla terms).
+CENTRE_PARAMS = ("E", "log_A", "alpha", "log_B", "beta")
+#: Coordinates the centre parametrisation samples, with the start of every chain before
+#: jitter (chains start within U(-1, 1) of it): a centre loss of e nats/token, half of it
+#: irreducible, equal terms, local slopes of 0.08. Constants, not data, so one compiled
+#: model starts the same way for every data set. Passed to the sampler
+#: (:func:`initial_values`) rather than set as ``initval``, which PyMC's model
+#: transformations (``compute_log_prior``) refuse.
+CENTRE_COORDS = {
+    "centre_log_loss": 1.0,
+    "floor_logit": 0.0,
+    "split_logit": 0.0,
+    "log_slope_N": -2.5,
+    "log_slope_D": -2.5,
+}
+#: Prefix of the deterministics holding the prior log density of each replaced parameter.
+LOG_PRIOR_PREFIX = "log_prior__"
+#: Bound on a group offset on the log scale (:math:`|\sigma_\theta z_g|`): e^30 times the
+#: population value is far outside any posterior, and the bound keeps an overflowing offset
+#: from giving ``inf - inf = nan`` in the centred coefficients.
+OFFSET_BOUND = 30.0
+
+
+def initial_values(model: pm.Model) -> dict[str, float]:
+    """Start of the chains for the coordinates of ``model`` that have no prior to start from.
+
+    Examples
+    --------
+    >>> with pm.Model() as m:
+    ...     x = pm.Flat("floor_logit")
+    >>> initial_values(m)
+    {'floor_logit': 0.0}
+    """
+    names = {v.name for v in model.free_RVs}
+    return {name: start for name, start in CENTRE_COORDS.items() if name in names}
+
+
+def uses_centre_parametrisation(law: LawSpec) -> bool:
+    """Whether ``law`` has the Chinchilla terms the centre parametrisation replaces."""
+    return set(CENTRE_PARAMS) <= set(law.params) and (
+        law.centring.get("log_A") == ("alpha", "log_N")
+        and law.centring.get("log_B") == ("beta", "log_D")
+    )
+
+
+def centre_to_law(
+    centre_log_loss, floor_logit, split_logit, log_slope_N, log_slope_D, *, xp=np
+) -> tuple[dict, object]:
+    r"""Map the sampled data-centre coordinates to the law's parameters.
+
+    .. math::
+
+        \log E = \ell_c - \operatorname{softplus}(-q), \quad
+        \log R = \ell_c - \operatorname{softplus}(q), \\
+        a_c = \log R - \operatorname{softplus}(-u), \quad
+        b_c = \log R - \operatorname{softplus}(u), \\
+        \alpha = e^{g_N + \ell_c - a_c}, \quad \beta = e^{g_D + \ell_c - b_c}
+
+    so :math:`L_c = e^{\ell_c} = E + e^{a_c} + e^{b_c}`, :math:`E/L_c = \sigma(q)` and the
+    local slopes at the centre are :math:`e^{g_N} = \alpha e^{a_c}/L_c`,
+    :math:`e^{g_D} = \beta e^{b_c}/L_c`. The Jacobian of
+    :math:`(\log E, a_c, b_c)` in :math:`(\ell_c, q, u)` has determinant 1 and
+    :math:`(\alpha, \beta)` add a triangular block :math:`\operatorname{diag}(\alpha, \beta)`,
+    so :math:`\log|\det J| = \log E + \log\alpha + \log\beta`.
+
+    Parameters
+    ----------
+    centre_log_loss, floor_logit, split_logit, log_slope_N, log_slope_D : array_like
+        :math:`\ell_c` (log of nats/token), :math:`q`, :math:`u`, :math:`g_N`, :math:`g_D`
+        (dimensionless), broadcast against each other.
+    xp : module, default numpy
+        ``numpy`` or ``pytensor.tensor``.
+
+    Returns
+    -------
+    params : dict
+        ``E`` (nats/token), ``log_A_c``, ``alpha``, ``log_B_c``, ``beta``.
+    log_jacobian : array_like or TensorVariable
+        :math:`\log|\det \partial(E, a_c, b_c, \alpha, \beta)/\partial\varphi|`.
+
+    Examples
+    --------
+    >>> p, _ = centre_to_law(np.log(3.0), 0.0, 0.0, np.log(0.1), np.log(0.1))
+    >>> round(float(p["E"] + np.exp(p["log_A_c"]) + np.exp(p["log_B_c"])), 12)
+    3.0
+    >>> round(float(p["alpha"] * np.exp(p["log_A_c"]) / 3.0), 12)
+    0.1
+    """
+    softplus = (lambda x: np.logaddexp(0.0, x)) if xp is np else xp.softplus
+    log_E = centre_log_loss - softplus(-floor_logit)
+    log_R = centre_log_loss - softplus(floor_logit)
+    a_c = log_R - softplus(-split_logit)
+    b_c = log_R - softplus(split_logit)
+    log_alpha = log_slope_N + centre_log_loss - a_c
+    log_beta = log_slope_D + centre_log_loss - b_c
+    params = {
+        "E": xp.exp(log_E),
+        "log_A_c": a_c,
+        "alpha": xp.exp(log_alpha),
+        "log_B_c": b_c,
+        "beta": xp.exp(log_beta),
+    }
+    return params, log_E + log_alpha + log_beta
+
+
+def _shifted(spec: PriorSpec, shift):
+    """Return the parameters of a log-scale prior moved to the data centre (unit Jacobian)."""
+    params = dict(spec.params)
+    params["mu"] = params["mu"] - shift
+    return params
+
+
+def _centre_population(law: LawSpec, priors, centres, values, centred) -> None:
+    """Sample the Chinchilla terms through :func:`centre_to_law`; fills ``values``/``centred``."""
+    coords = {name: pm.Flat(name) for name in CENTRE_COORDS}
+    mapped, log_jacobian = centre_to_law(**coords, xp=pt)
+    log_prior = {}
+    for name in ("alpha", "beta", "E"):
+        spec = priors[name]
+        values[name] = pm.Deterministic(name, mapped[name])
+        log_prior[name] = pm.logp(getattr(pm, spec.dist).dist(**spec.params), values[name])
+    for name in ("log_A", "log_B"):
+        spec = priors[name]
+        _check_location_family(name, spec)
+        slope_name, covariate = law.centring[name]
+        shift = values[slope_name] * centres[covariate]
+        centred[name] = pm.Deterministic(f"{name}_c", mapped[f"{name}_c"])
+        prior = getattr(pm, spec.dist).dist(**_shifted(spec, shift))
+        log_prior[f"{name}_c"] = pm.logp(prior, centred[name])
+        values[name] = pm.Deterministic(name, centred[name] + shift)
+    for name, term in log_prior.items():
+        pm.Deterministic(f"{LOG_PRIOR_PREFIX}{name}", term)
+    pm.Potential("centre_prior", sum(log_prior.values()) + log_jacobian)
+
+
+def _population(
+    law: LawSpec,
+    priors: Mapping[str, PriorSpec],
+    centres: Mapping[str, float],
+    parametrisation: str = "plain",
+):
     """Population-level parameters; returns (values, centred intercepts)."""
     values: dict[str, pt.TensorVariable] = {}
     centred: dict[str, pt.TensorVariable] = {}
+    replaced = ()
+    if parametrisation == "centre" and uses_centre_parametrisation(law):
+        _centre_population(law, priors, centres, values, centred)
+        replaced = CENTRE_PARAMS
     order = sorted(law.params, key=lambda p: p in law.centring)  # slopes before intercepts
     for name in order:
+        if name in replaced:
+            continue
         spec = priors[name]
         if name in law.centring:
             slope_name, covariate = law.centring[name]
             slope = values[slope_name] if slope_name else 1.0
             shift = slope * centres[covariate]
             _check_location_family(name, spec)
-            params = dict(spec.params)
-            params["mu"] = params["mu"] - shift
-            centred[name] = getattr(pm, spec.dist)(f"{name}_c", **params)
+            centred[name] = getattr(pm, spec.dist)(f"{name}_c", **_shifted(spec, shift))
             values[name] = pm.Deterministic(name, centred[name] + shift)
         else:
             values[name] = spec.to_pymc(name)
@@ -155,7 +350,7 @@ def _group_level(law, priors, pooled, values, centred, centres):
             slope = group_values[slope_name] if slope_name else 1.0
             value = centred[name] + scale * z + slope * centres[covariate]
         elif name in law.positive:
-            value = values[name] * pt.exp(scale * z)
+            value = values[name] * pt.exp(pt.clip(scale * z, -OFFSET_BOUND, OFFSET_BOUND))
         else:
             value = values[name] + scale * z
         group_values[name] = pm.Deterministic(f"{name}_group", value, dims="group")
@@ -296,6 +491,7 @@ def build_model(
     likelihood: str = "normal",
     pooled: Sequence[str] | None = None,
     discrepancy: str | None = None,
+    parametrisation: str = "centre",
 ) -> pm.Model:
     r"""Build the hierarchical scaling-law model (unsampled).
 
@@ -325,11 +521,17 @@ def build_model(
         ``"compute"`` adds a model discrepancy whose SD grows with the distance of a run's
         compute from the data centre (:func:`discrepancy_sd`, prior
         :data:`DISCREPANCY_PRIOR` on ``tau``); ``None`` (default) is the plain model.
+    parametrisation : {"centre", "plain"}
+        ``"centre"`` (default) samples the Chinchilla terms through the loss and slopes at
+        the data centre (:func:`centre_to_law`; laws without those terms are sampled
+        plainly); ``"plain"`` samples the law's parameters, which forward (prior-predictive)
+        sampling needs. Both have the same prior and posterior.
 
     Returns
     -------
     pymc.Model
-        Model with coords ``group`` and ``run``; the observed variable is ``log_loss``.
+        Model with coords ``group``; the observed variable is ``log_loss``, its data and
+        the covariates are shared variables (:meth:`ModelData.shared_values`).
         Population parameters carry the papers' names (``E``, ``log_A``, ``alpha`` …),
         group values ``<name>_group``.
 
@@ -352,7 +554,7 @@ def build_model(
     ...               np.array([0, 0]), ("all",))
     >>> m = build_model(d, law="chinchilla", priors=resolve_priors("weak", "chinchilla"))
     >>> sorted(m.coords)
-    ['group', 'run']
+    ['group']
     """
     spec = get_law(law)
     if likelihood not in ("normal", "student_t"):
@@ -366,33 +568,76 @@ def build_model(
         )
     if spec.needs_unique_tokens and data.log_U is None:
         raise ConfigError(f"law {law!r} needs unique_tokens for every run")
-    pooled = tuple(spec.params if pooled is None else pooled) if len(data.groups) > 1 else ()
-    centres = data.centres
-    coords = {"group": list(data.groups), "run": np.arange(len(data.log_loss))}
-    with pm.Model(coords=coords) as model:
-        values, centred = _population(spec, priors, centres)
-        group_values = _group_level(spec, priors, pooled, values, centred, centres)
-        idx = np.asarray(data.group_idx, dtype=int)
-        params = {name: value[idx] for name, value in group_values.items()}
-        mu = spec.log_loss(
-            data.log_N,
-            data.log_D,
-            params,
-            xp=pt,
-            log_U=None if data.log_U is None else data.log_U,
+    if parametrisation not in PARAMETRISATIONS:
+        raise ConfigError(
+            f"unknown parametrisation {parametrisation!r}; choose one of {list(PARAMETRISATIONS)}"
         )
+    pooled = effective_pooled(spec, pooled, len(data.groups))
+    with pm.Model(coords={"group": list(data.groups)}) as model:
+        shared = {name: pm.Data(name, value) for name, value in data.shared_values().items()}
+        centres = {"log_N": shared["centre_log_N"], "log_D": shared["centre_log_D"]}
+        log_N, log_D = shared["log_N_data"], shared["log_D_data"]
+        values, centred = _population(spec, priors, centres, parametrisation)
+        group_values = _group_level(spec, priors, pooled, values, centred, centres)
+        idx = shared["group_idx_data"]
+        params = {name: value[idx] for name, value in group_values.items()}
+        mu = spec.log_loss(log_N, log_D, params, xp=pt, log_U=shared.get("log_U_data"))
         noise = priors["sigma"].to_pymc("sigma", dims="group")[idx]
         if discrepancy == "compute":
             tau = DISCREPANCY_PRIOR.to_pymc("tau")
-            noise = discrepancy_sd(noise, tau, data.log_N, data.log_D, centres, xp=pt)
-        if data.rel_sd is not None:
-            noise = pt.sqrt(noise**2 + np.asarray(data.rel_sd, dtype=float) ** 2)
+            noise = discrepancy_sd(noise, tau, log_N, log_D, centres, xp=pt)
+        if "rel_sd_data" in shared:
+            noise = pt.sqrt(noise**2 + shared["rel_sd_data"] ** 2)
+        observed = shared[OBSERVED_DATA]
         if likelihood == "normal":
-            pm.Normal(OBSERVED, mu=mu, sigma=noise, observed=data.log_loss, dims="run")
+            pm.Normal(OBSERVED, mu=mu, sigma=noise, observed=observed)
         else:
             nu = priors["nu"].to_pymc("nu")
-            pm.StudentT(OBSERVED, nu=nu, mu=mu, sigma=noise, observed=data.log_loss, dims="run")
+            pm.StudentT(OBSERVED, nu=nu, mu=mu, sigma=noise, observed=observed)
     return model
+
+
+def effective_pooled(spec: LawSpec, pooled: Sequence[str] | None, n_groups: int) -> tuple:
+    """Parameters that vary by group: ``pooled`` (default all), none with a single group."""
+    return tuple(spec.params if pooled is None else pooled) if n_groups > 1 else ()
+
+
+def structure_key(
+    data: ModelData,
+    *,
+    law: str,
+    priors: Mapping[str, PriorSpec],
+    likelihood: str = "normal",
+    pooled: Sequence[str] | None = None,
+    discrepancy: str | None = None,
+    parametrisation: str = "centre",
+) -> str:
+    """Describe what fixes the graph of :func:`build_model`, apart from its data values.
+
+    Two data sets with the same key give models that differ only in the values of their
+    shared variables, so one compiled model serves both.
+
+    Returns
+    -------
+    str
+        Canonical JSON of the law, priors, likelihood, discrepancy, parametrisation, pooled
+        names, number of groups and which optional data (unique tokens, known SDs) exist.
+    """
+    spec = get_law(law)
+    return json.dumps(
+        {
+            "law": law,
+            "priors": {k: priors[k].to_dict() for k in sorted(priors)},
+            "likelihood": likelihood,
+            "discrepancy": discrepancy,
+            "parametrisation": parametrisation,
+            "pooled": list(effective_pooled(spec, pooled, len(data.groups))),
+            "n_groups": len(data.groups),
+            "unique_tokens": data.log_U is not None,
+            "known_sd": data.rel_sd is not None,
+        },
+        sort_keys=True,
+    )
 
 
 def _required(spec: LawSpec, likelihood: str, pooled: Sequence[str] | None) -> list[str]:

@@ -5,7 +5,13 @@ import numpy as np
 import pymc as pm
 import pytest
 
-from models.build import ModelData, build_model, log_density, pointwise_log_likelihood
+from models.build import (
+    ModelData,
+    build_model,
+    centre_to_law,
+    log_density,
+    pointwise_log_likelihood,
+)
 from models.errors import ConfigError
 from models.laws import LAWS
 from models.priors import PriorSpec, resolve_priors
@@ -26,10 +32,21 @@ def _data(groups=("a", "b"), log_U=None):
     )
 
 
+def _start(model):
+    """The point chains start from (before jitter), as the samplers are given it."""
+    from pymc.initial_point import make_initial_point_fn
+
+    from models.build import initial_values
+
+    return make_initial_point_fn(
+        model=model, overrides=initial_values(model), return_transformed=True
+    )(0)
+
+
 def test_centred_intercept_keeps_the_preset_prior_exactly():
     """Prior draws of log_A must follow the preset's prior on log_A, not a shifted one."""
     priors = resolve_priors("besiroglu2024", "chinchilla")
-    model = build_model(_data(), law="chinchilla", priors=priors)
+    model = build_model(_data(), law="chinchilla", priors=priors, parametrisation="plain")
     with model:
         prior = pm.sample_prior_predictive(draws=4000, random_seed=1).prior
     spec = priors["log_A"]
@@ -43,9 +60,15 @@ def test_centred_intercept_keeps_the_preset_prior_exactly():
 def test_free_variables_are_non_centred():
     model = build_model(_data(), law="chinchilla", priors=resolve_priors("weak", "chinchilla"))
     names = {v.name for v in model.free_RVs}
-    assert {"z_alpha", "z_E", "sigma_alpha", "log_A_c", "alpha"} <= names
+    assert {"z_alpha", "z_E", "sigma_alpha", "centre_log_loss", "log_slope_N"} <= names
     assert "alpha_group" not in names  # a deterministic of z, not a sampled centred variable
-    assert {v.name for v in model.deterministics} >= {"alpha_group", "log_A", "E_group"}
+    assert {v.name for v in model.deterministics} >= {
+        "alpha_group",
+        "log_A",
+        "E_group",
+        "alpha",
+        "log_A_c",
+    }
 
 
 def test_one_group_has_no_free_offsets():
@@ -55,7 +78,21 @@ def test_one_group_has_no_free_offsets():
     names = {v.name for v in model.free_RVs}
     # nothing to pool: no offsets and no between-group scales sampled from their priors
     assert not {n for n in names if n.startswith(("z_", "sigma_"))}
-    assert names == {"E", "alpha", "beta", "log_A_c", "log_B_c", "sigma"}
+    assert names == {
+        "centre_log_loss",
+        "floor_logit",
+        "split_logit",
+        "log_slope_N",
+        "log_slope_D",
+        "sigma",
+    }
+    plain = build_model(
+        _data(groups=("only",)),
+        law="chinchilla",
+        priors=resolve_priors("weak", "chinchilla"),
+        parametrisation="plain",
+    )
+    assert {v.name for v in plain.free_RVs} == {"E", "alpha", "beta", "log_A_c", "log_B_c", "sigma"}
 
 
 def test_unpooled_parameters_are_shared():
@@ -89,7 +126,7 @@ def test_data_constrained_needs_unique_tokens():
         build_model(_data(), law="data_constrained", priors=priors)
     d = _data()
     model = build_model(_data(log_U=d.log_D - np.log(4)), law="data_constrained", priors=priors)
-    logp = model.compile_logp()(model.initial_point())
+    logp = model.compile_logp()(_start(model))
     assert np.isfinite(logp)
 
 
@@ -98,7 +135,7 @@ def test_every_law_builds_with_finite_logp(law):
     d = _data()
     d = ModelData(**{**d.__dict__, "log_U": d.log_D})
     model = build_model(d, law=law, priors=resolve_priors("weak", law))
-    assert np.isfinite(model.compile_logp()(model.initial_point()))
+    assert np.isfinite(model.compile_logp()(_start(model)))
 
 
 def test_log_density_is_the_normal_and_student_t_log_pdf():
@@ -134,7 +171,12 @@ def test_numpy_log_likelihood_equals_pymc_on_prior_draws(
         data = ModelData(**{**data.__dict__, "rel_sd": np.linspace(0.0, 0.02, 12)})
     priors = resolve_priors(preset, law, likelihood=likelihood)
     model = build_model(
-        data, law=law, priors=priors, likelihood=likelihood, discrepancy=discrepancy
+        data,
+        law=law,
+        priors=priors,
+        likelihood=likelihood,
+        discrepancy=discrepancy,
+        parametrisation="plain",
     )
     with model:
         prior = pm.sample_prior_predictive(draws=60, random_seed=2).prior
@@ -145,7 +187,7 @@ def test_numpy_log_likelihood_equals_pymc_on_prior_draws(
             extend_inferencedata=False,
             progressbar=False,
         )["log_loss"]
-        .transpose("chain", "draw", "run")
+        .transpose("chain", "draw", ...)
         .values
     )
     draws = {name: prior[name].transpose("chain", "draw", ...).values for name in prior.data_vars}
@@ -155,3 +197,99 @@ def test_numpy_log_likelihood_equals_pymc_on_prior_draws(
     finite = np.isfinite(ref)
     assert finite.mean() > 0.9  # prior draws can overflow; compare where PyMC is finite
     np.testing.assert_allclose(ours[finite], ref[finite], rtol=1e-9, atol=1e-9)
+
+
+# ----------------------------------------------------------------- the centre parametrisation
+
+
+def test_centre_coordinates_map_to_the_law_with_the_stated_jacobian():
+    """log|det J| of centre_to_law equals log E + log alpha + log beta (finite differences)."""
+    gen = np.random.default_rng(4)
+    for _ in range(20):
+        phi = gen.normal([1.0, 0.0, 0.0, -2.5, -2.5], [0.5, 2.0, 2.0, 1.0, 1.0])
+
+        def theta(x):
+            p, _ = centre_to_law(*x)
+            return np.array([p["E"], p["log_A_c"], p["alpha"], p["log_B_c"], p["beta"]])
+
+        h = 1e-6
+        jac = np.column_stack(
+            [(theta(phi + h * e) - theta(phi - h * e)) / (2 * h) for e in np.eye(5)]
+        )
+        params, log_jac = centre_to_law(*phi)
+        assert np.linalg.slogdet(jac)[1] == pytest.approx(float(log_jac), abs=1e-6)
+        centre_loss = params["E"] + np.exp(params["log_A_c"]) + np.exp(params["log_B_c"])
+        assert np.log(centre_loss) == pytest.approx(phi[0], abs=1e-12)
+
+
+@pytest.mark.parametrize("preset", ["weak", "besiroglu2024"])
+def test_centre_density_is_the_plain_density_plus_the_jacobian(preset):
+    """Same prior, same likelihood: the two parametrisations differ only by log|det J|."""
+    from pymc.model.transform.conditioning import remove_value_transforms
+
+    data = _data(groups=("only",))
+    priors = resolve_priors(preset, "chinchilla")
+    centre = build_model(data, law="chinchilla", priors=priors)
+    plain = remove_value_transforms(
+        build_model(data, law="chinchilla", priors=priors, parametrisation="plain")
+    )
+    centre_logp = centre.compile_logp(jacobian=True)
+    plain_logp = plain.compile_logp(jacobian=False)
+    gen = np.random.default_rng(5)
+    checked = 0
+    for _ in range(40):
+        point = {
+            "centre_log_loss": np.array(gen.normal(1.0, 1.0)),
+            "floor_logit": np.array(gen.normal(0.0, 1.5)),
+            "split_logit": np.array(gen.normal(0.0, 1.5)),
+            "log_slope_N": np.array(gen.normal(-2.5, 0.7)),
+            "log_slope_D": np.array(gen.normal(-2.5, 0.7)),
+            "sigma_log__": np.array([gen.normal(-4.0, 1.0)]),
+        }
+        values, _ = centre_to_law(*(point[k] for k in list(point)[:5]))
+        if values["alpha"] >= 1.5 or values["beta"] >= 1.5:  # outside the weak prior
+            continue
+        sigma = np.exp(point["sigma_log__"])
+        # the centre model's sigma is log-transformed (Jacobian log sigma); the plain one is not
+        expected = (
+            plain_logp({**values, "sigma": sigma})
+            + np.log(values["E"] * values["alpha"] * values["beta"])
+            + point["sigma_log__"][0]
+        )
+        assert centre_logp(point) == pytest.approx(expected, rel=1e-9, abs=1e-8)
+        checked += 1
+    assert checked >= 25
+
+
+@pytest.mark.slow
+def test_centre_parametrisation_keeps_the_prior_of_the_plain_one():
+    """Sampled with an uninformative likelihood, the centre model draws the preset's prior.
+
+    A known measurement SD of 1e3 (relative) makes the likelihood flat, so NUTS on the
+    centre parametrisation samples its prior; it must match forward draws of the plain
+    parametrisation (the prior-predictive path) quantile by quantile.
+    """
+    import nutpie
+
+    from models.build import initial_values
+
+    d = _data(groups=("only",))
+    d = ModelData(**{**d.__dict__, "rel_sd": np.full(d.log_loss.size, 1e3)})
+    priors = resolve_priors("hoffmann2022", "chinchilla")
+    centre = build_model(d, law="chinchilla", priors=priors)
+    compiled = nutpie.compile_pymc_model(centre, initial_points=initial_values(centre))
+    draws = nutpie.sample(
+        compiled, draws=3000, tune=1000, chains=2, seed=3, progress_bar=False
+    ).posterior
+    plain = build_model(d, law="chinchilla", priors=priors, parametrisation="plain")
+    with plain:
+        forward = pm.sample_prior_predictive(draws=20000, random_seed=3).prior
+    for name in ("E", "alpha", "beta", "log_A", "log_B"):
+        ours = draws[name].values.ravel()
+        ref = forward[name].values.ravel()
+        sd = ref.std()
+        for q in (0.05, 0.25, 0.5, 0.75, 0.95):
+            assert np.quantile(ours, q) == pytest.approx(np.quantile(ref, q), abs=0.1 * sd), (
+                name,
+                q,
+            )

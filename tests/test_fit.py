@@ -159,3 +159,27 @@ def test_broken_law_recovers_a_break_inside_the_runs():
     fig = plot_exponents(result, load_dataset("published_fits"))
     labels = [ax.get_xlabel() for ax in fig.axes if ax.axison]
     assert "alpha above / below the break" in labels and len(labels) == 5
+
+
+def test_a_cached_model_gives_the_draws_of_a_fresh_compile(synthetic_runs):
+    """Fits of one structure share one compiled model; its draws equal a fresh compile's."""
+    from forecast.fit import clear_model_cache
+
+    first = synthetic_runs.iloc[::2].reset_index(drop=True)
+    second = synthetic_runs.iloc[1::2].reset_index(drop=True)
+    options = {"groups": "group", "sampler": SMALL_SAMPLER, "seed": 4}
+    clear_model_cache()
+    compiled_for_first = fit_quietly(first, **options)
+    reused = fit_quietly(second, **options)
+    clear_model_cache()
+    fresh = fit_quietly(second, **options)
+    assert compiled_for_first.idata.attrs["compile_seconds"] > 0
+    assert reused.idata.attrs["compile_seconds"] == 0
+    assert fresh.idata.attrs["compile_seconds"] > 0
+    for name in ("alpha", "E_group", "sigma", "log_A"):
+        np.testing.assert_array_equal(reused.posterior[name].values, fresh.posterior[name].values)
+    # the reused model holds the second runs, not the first ones
+    assert not np.array_equal(
+        reused.posterior["alpha"].values, compiled_for_first.posterior["alpha"].values
+    )
+    assert list(reused.posterior["group"].values) == sorted(second["group"].unique())

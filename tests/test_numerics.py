@@ -25,6 +25,7 @@ from forecast.config import FitConfig
 from forecast.data import load_runs
 from forecast.fit import Fit, make_model
 from forecast.predict import predict, predict_summary
+from models.build import initial_values
 from models.laws import LAWS, chinchilla, kaplan
 
 GRID = np.geomspace(1e3, 1e16, 27)  # N and D, every pair: 729 points
@@ -174,11 +175,34 @@ def _ravel(point: dict, f) -> np.ndarray:
 @pytest.mark.slow
 @pytest.mark.parametrize(("law", "likelihood"), MODELS)
 def test_model_log_density_and_gradient_are_finite(compiled, law, likelihood):
+    """Finite log density and gradient wherever the prior has support; never NaN.
+
+    The centre parametrisation samples the floor, coefficients and exponents through the
+    loss and slopes at the data centre, so a coordinate pushed far out can map an exponent
+    beyond its prior's upper bound: that point has zero prior density (log density -inf,
+    which NUTS rejects like any other), not a NaN.
+    """
     model, f = compiled(law, likelihood)
-    x0 = _ravel(model.initial_point(), f)
-    # 100 draws from the prior (in the unconstrained space NUTS works in) ...
-    prior = make_initial_point_fn(model=model, default_strategy="prior", return_transformed=True)
-    points = [x0] + [_ravel(prior(seed), f) for seed in range(100)]
+    start = make_initial_point_fn(
+        model=model, overrides=initial_values(model), return_transformed=True
+    )
+    x0 = _ravel(start(0), f)
+    # 100 draws from the prior (in the unconstrained space NUTS works in); the centre
+    # coordinates have no prior of their own and start spread around their start ...
+    flat = set(initial_values(model))
+    prior = make_initial_point_fn(
+        model=model,
+        default_strategy="prior",
+        overrides=initial_values(model),
+        return_transformed=True,
+    )
+    gen = np.random.default_rng(0)
+    points = [x0]
+    for seed in range(100):
+        point = prior(seed)
+        for name in flat:
+            point[name] = point[name] + gen.normal(0.0, 0.5)
+        points.append(_ravel(point, f))
     # ... and each coordinate pushed far out alone: a scale e^10 times its start, an
     # exponent at the edge of its support, an offset of 10 group SDs.
     for i in range(x0.size):
@@ -186,24 +210,24 @@ def test_model_log_density_and_gradient_are_finite(compiled, law, likelihood):
             x = x0.copy()
             x[i] += step
             points.append(x)
+    finite = 0
     for x in points:
         logp, grad = f(x)
-        assert np.isfinite(logp), (law, x)
-        assert np.all(np.isfinite(grad)), (law, x, grad)
+        assert not np.isnan(logp) and logp < np.inf, (law, x)
+        if np.isfinite(logp):
+            finite += 1
+            assert np.all(np.isfinite(grad)), (law, x, grad)
     assert len(points) == 1 + 100 + 4 * x0.size
+    assert finite >= 0.8 * len(points), finite
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known: where a group offset overflows (beta_g = beta * exp(sigma_beta * z) = inf) "
-    "the centred log_B_g - beta_g * log D is inf - inf = nan rather than -inf; NUTS rejects "
-    "both alike. Fix in models/build.py (clip sigma * z) and drop this marker.",
-)
 def test_overflowing_group_offset_gives_minus_inf_not_nan(compiled):
+    """A group offset of e^14 group SDs stays a number (models.build.OFFSET_BOUND)."""
     model, f = compiled("chinchilla", "normal")
-    point = model.initial_point()
+    point = make_initial_point_fn(
+        model=model, overrides=initial_values(model), return_transformed=True
+    )(0)
     point["sigma_beta_log__"] = np.array(14.0)  # sigma_beta = 0.2 e^14 ~ 2.4e5
     point["z_beta_zerosum__"] = np.array([4.0])
     logp, _ = f(_ravel(point, f))
