@@ -134,8 +134,8 @@ def main() -> None:
     rows = []
     for i, row in top.iterrows():
         source = rng.integers(T.size, size=args.outcomes)
-        y = mean[i, source] + sd[source] * rng.standard_normal(args.outcomes)
-        cheap, ess = reweighted_variances(T, mean[i], sd, nu, y, source)
+        y = mean[i, source] + sd[i, source] * rng.standard_normal(args.outcomes)
+        cheap, ess = reweighted_variances(T, mean[i], sd[i], nu, y, source)
         print(f"candidate {i + 1}: N={row.N:.3g} D={row.D:.3g} C={row.C:.3g}", flush=True)
         start = time.perf_counter()
         full = full_variances(base, row, y, seed=100 + i)

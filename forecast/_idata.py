@@ -88,8 +88,13 @@ def to_netcdf(idata: InferenceData, path: str) -> None:
 
 
 def from_netcdf(path: str) -> InferenceData:
-    """Read a file written by :func:`to_netcdf` fully into memory."""
-    with warnings.catch_warnings():
+    """Read a file written by :func:`to_netcdf` fully into memory, and close it.
+
+    Every group is read now (arviz reads lazily by default), so a damaged chunk in any
+    group raises here, not later in whatever first touches it (``az.loo`` on
+    ``log_likelihood``); HDF5's zlib streams carry their own checksum.
+    """
+    with warnings.catch_warnings(), az.rc_context({"data.load": "eager"}):
         warnings.filterwarnings("ignore", message=".*not part of the InferenceData schema.*")
         warnings.filterwarnings("ignore", message=".*group.*not defined in the InferenceData.*")
         idata = az.from_netcdf(str(path), engine="h5netcdf")

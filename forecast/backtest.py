@@ -46,6 +46,7 @@ from forecast.fit import Fit, fit, package_versions
 from forecast.stacking import compare_fits, lfo_weights, predict_runs, stack_draws
 from forecast.units import FLOP_PER_PARAM_TOKEN, LOSS_ATTRS
 from models.laws import data_constrained, get_law
+from models.noise import standard_noise
 
 __all__ = ["LEVELS", "PUBLISHED", "backtest", "score_draws", "split_runs", "summarise"]
 
@@ -254,7 +255,7 @@ def _noise_of_measurement(loss: xr.DataArray, sd, seed: int) -> xr.DataArray:
     """Add a held-out point's known measurement SD (nats/token) to predictive draws."""
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
     sd = xr.DataArray(np.asarray(sd, float), dims="run")
-    eps = xr.DataArray(rng.standard_normal(loss.shape), dims=loss.dims)
+    eps = xr.DataArray(standard_noise(rng, loss.shape), dims=loss.dims)
     return (loss * np.exp(sd / loss * eps)).transpose(*loss.dims)
 
 

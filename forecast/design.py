@@ -7,13 +7,15 @@ FLOP the run costs. :func:`update` refits with the runs once they exist.
 
 How a candidate is scored (preposterior analysis)
 -------------------------------------------------
-For each candidate, ``n_outcomes`` outcomes are simulated from the posterior predictive
-(a posterior draw, the law at the candidate, the fitted noise on log loss). For each
-outcome the existing draws are **importance-reweighted** by the likelihood of that
-outcome under each draw; the weighted variance of the target is the posterior variance
-one would have after training that run and seeing that loss. Its average over outcomes,
-subtracted from today's variance, is the expected variance reduction. No MCMC is run per
-candidate; the cost is one likelihood evaluation per draw and outcome.
+For each candidate, ``n_outcomes`` outcomes are simulated from the posterior predictive (a
+posterior draw, the law at the candidate, the fitted noise on log loss; with a compute
+discrepancy its SD grows with the candidate's distance from the data, so a far candidate's
+loss says less about the law). For each outcome the existing draws are
+**importance-reweighted** by the likelihood of that outcome under each draw; the weighted
+variance of the target is the posterior variance one would have after training that run
+and seeing that loss. Its average over outcomes, subtracted from today's variance, is the
+expected variance reduction. No MCMC is run per candidate; the cost is one likelihood
+evaluation per draw and outcome.
 
 Reweighting works while the new run changes the posterior modestly. When one run would
 move it a lot, the weights concentrate on a few draws and the estimate is unreliable; the
@@ -59,8 +61,9 @@ from forecast.allocation import optimal_log_D_for_N, optimal_log_N
 from forecast.data import load_runs
 from forecast.errors import ConfigError, DataError
 from forecast.fit import Fit, fit
-from forecast.predict import group_params
+from forecast.predict import group_params, noise_model
 from forecast.units import C_ATTRS, D_ATTRS, FLOP_PER_PARAM_TOKEN, LOSS_ATTRS, N_ATTRS
+from models import noise
 from models.build import log_density
 from models.laws import LawSpec, get_law
 
@@ -287,10 +290,12 @@ def _linear_gaussian_variance(target: np.ndarray, mean: np.ndarray, noise_var: f
 def candidate_predictive(
     result: Fit, candidates: pd.DataFrame, *, group: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Per-draw mean log loss at each candidate, and the group's noise scale (and nu).
+    """Per-draw mean log loss at each candidate, the observation SD there (and nu).
 
-    Returns ``mean`` of shape (candidates, draws), ``sd`` (draws,) and ``nu`` (draws,)
-    for the Student-t likelihood or ``None``; draws are flattened chain-major.
+    Returns ``mean`` and ``sd`` of shape (candidates, draws) and ``nu`` (draws,) for the
+    Student-t likelihood or ``None``; draws are flattened chain-major. ``sd`` is the
+    group's noise SD of log loss, widened by the compute discrepancy at each candidate when
+    the fit has one (:func:`models.noise.observation_sd`).
     """
     law = get_law(result.config.law)
     params = {k: _flat(v)[None, :] for k, v in group_params(result, group).items()}
@@ -300,9 +305,11 @@ def candidate_predictive(
     if law.needs_unique_tokens:
         U = candidates["unique_tokens"].to_numpy(float) if "unique_tokens" in candidates else D_c
         log_U = np.log(np.minimum(U, D_c))[:, None]
-    mean = law.log_loss(np.log(N_c)[:, None], np.log(D_c)[:, None], params, xp=np, log_U=log_U)
-    sd = _flat(result.posterior["sigma"].sel(group=group))
-    nu = _flat(result.posterior["nu"]) if result.config.likelihood == "student_t" else None
+    log_N, log_D = np.log(N_c)[:, None], np.log(D_c)[:, None]
+    mean = law.log_loss(log_N, log_D, params, xp=np, log_U=log_U)
+    model = noise_model(result, group)
+    sd = np.broadcast_to(model.sd(log_N, log_D, flat=True), mean.shape)
+    nu = None if model.nu is None else _flat(model.nu)
     return mean, sd, nu
 
 
@@ -430,14 +437,13 @@ def suggest_runs(
     S = T.size
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     source = rng.integers(S, size=n_outcomes)
-    eps = rng.standard_normal(n_outcomes) if nu is None else rng.standard_t(nu[source])
+    eps = noise.standard_noise(rng, n_outcomes, None if nu is None else nu[source])
     var0 = float(np.var(T))
-    nu_eff = None if nu is None else np.maximum(nu, 2.1)
-    noise_var = float(np.mean(sd**2 if nu is None else sd**2 * nu_eff / (nu_eff - 2)))
     rows = []
     for c in range(len(cands)):
-        y = mean[c, source] + sd[source] * eps
-        var, ess = reweighted_variances(T, mean[c], sd, nu, y, source)
+        y = mean[c, source] + sd[c, source] * eps
+        var, ess = reweighted_variances(T, mean[c], sd[c], nu, y, source)
+        noise_var = float(np.mean(noise.noise_variance(sd[c], nu)))
         rows.append(
             (
                 var0 - float(np.mean(var)),

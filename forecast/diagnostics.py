@@ -19,16 +19,25 @@ from forecast import _idata
 from forecast.errors import ConvergenceError, ConvergenceWarning
 from forecast.units import EBFMI_MIN, ESS_BULK_MIN, MAX_DIVERGENCES, RHAT_MAX
 
-#: Sampled auxiliaries that are not parameters a user reads (offsets, centred intercepts).
+#: Sampled auxiliaries that are not parameters a user reads: standardised group offsets.
 _AUXILIARY_PREFIXES = ("z_",)
-_AUXILIARY_SUFFIXES = ("_c",)
 
 
 def _named(posterior: xr.Dataset) -> xr.Dataset:
+    """Keep the parameters a user reads: all but offsets and centred intercepts.
+
+    A centred intercept is ``<name>_c`` sampled for a log-scale coefficient ``<name>`` that
+    the posterior also holds (``log_A_c`` for ``log_A``); it is the same quantity shifted
+    by a constant. A name that merely ends in ``_c`` is a parameter: Kaplan's ``log_N_c``
+    and ``log_D_c`` and their between-group scales ``sigma_log_N_c`` are gated like any
+    other (their own centred intercepts are ``log_N_c_c`` and ``log_D_c_c``).
+    """
+    names = {str(v) for v in posterior.data_vars}
     keep = [
         v
         for v in posterior.data_vars
-        if not str(v).startswith(_AUXILIARY_PREFIXES) and not str(v).endswith(_AUXILIARY_SUFFIXES)
+        if not str(v).startswith(_AUXILIARY_PREFIXES)
+        and not (str(v).endswith("_c") and str(v)[:-2] in names)
     ]
     return posterior[keep]
 

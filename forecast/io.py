@@ -4,12 +4,14 @@ A saved fit is one NetCDF-4 file (h5netcdf) that plain ``arviz.from_netcdf`` ope
 groups ``posterior``, ``sample_stats``, ``log_likelihood``, ``log_prior``,
 ``observed_data`` and ``fit_data`` (the validated runs), and root attrs
 ``format_version``, ``package_version``, ``versions``, ``config`` (JSON), ``config_hash``,
-``seed``, ``law``, ``data_hash`` and ``posterior_sha256``.
+``seed``, ``law``, ``data_hash``, ``posterior_sha256`` and ``group_sha256`` (a checksum per
+group, JSON).
 
 Nothing is lost: ``save`` writes a temporary file in the target directory and renames it
-into place, so a crash mid-write leaves the previous file intact; ``load`` recomputes
-the config hash, the data hash and a checksum of the posterior arrays, so a truncated or
-edited file is refused with a clear error.
+into place, so a crash mid-write leaves the previous file intact; ``load`` reads every
+group into memory and recomputes the config hash, the data hash and the checksum of every
+group, so a truncated, damaged or edited file is refused with a clear error when it is
+loaded, not later when a group is first used.
 """
 
 from __future__ import annotations
@@ -30,6 +32,18 @@ from forecast.errors import IncompatibleFileError
 from forecast.fit import FORMAT_VERSION, Fit, data_hash, runs_from_dataset
 
 
+def _digest_dataset(ds, digest) -> None:
+    """Feed every variable and coordinate of ``ds`` (name, dtype, shape, values) to ``digest``."""
+    for name in sorted(map(str, ds.variables)):
+        values = np.asarray(ds.variables[name].values)
+        text = values.dtype.kind in "OUS"  # object in memory, fixed-width once read back
+        digest.update(f"{name}|{'text' if text else values.dtype.str}|{values.shape}|".encode())
+        if text:
+            digest.update("\x1f".join(map(str, values.ravel().tolist())).encode())
+        else:
+            digest.update(np.ascontiguousarray(values).tobytes())
+
+
 def posterior_checksum(idata) -> str:
     """SHA-256 of the posterior arrays (names, shapes and bytes, in sorted order)."""
     digest = hashlib.sha256()
@@ -40,6 +54,20 @@ def posterior_checksum(idata) -> str:
         digest.update(str(values.shape).encode())
         digest.update(values.tobytes())
     return digest.hexdigest()
+
+
+def group_checksums(idata) -> dict[str, str]:
+    """SHA-256 of every group: its variables and coordinates (names, dtypes, shapes, values).
+
+    Stored in a saved file's root attr ``group_sha256`` (JSON) and recomputed by
+    :func:`load`, so damage to any group, ``log_likelihood`` included, is refused.
+    """
+    out = {}
+    for name in sorted(_idata.group_names(idata)):
+        digest = hashlib.sha256()
+        _digest_dataset(_idata.group(idata, name), digest)
+        out[name] = digest.hexdigest()
+    return out
 
 
 def _umask() -> int:
@@ -149,7 +177,11 @@ def save(result: Fit, path: str | Path, *, overwrite: bool = False) -> Path:
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True (CLI: --force) to replace it")
-    idata = _idata.with_attrs(result.idata, {"posterior_sha256": posterior_checksum(result.idata)})
+    sums = {
+        "posterior_sha256": posterior_checksum(result.idata),
+        "group_sha256": json.dumps(group_checksums(result.idata), sort_keys=True),
+    }
+    idata = _idata.with_attrs(result.idata, sums)
     return write_atomic(path, lambda tmp: _idata.to_netcdf(idata, tmp))
 
 
@@ -184,7 +216,7 @@ def load(path: str | Path, *, expect: FitConfig | None = None) -> Fit:
     except Exception as exc:  # h5py/netCDF raise many types on damaged files
         raise IncompatibleFileError(
             f"{path}: cannot be read as NetCDF ({type(exc).__name__}: {exc}); "
-            "the file is truncated or not a saved fit"
+            "the file is truncated, damaged or not a saved fit"
         ) from exc
     attrs = _idata.attrs(idata)
     if "config" not in attrs or "format_version" not in attrs:
@@ -206,8 +238,21 @@ def load(path: str | Path, *, expect: FitConfig | None = None) -> Fit:
     }
     runs = runs_from_dataset(_idata.group(idata, "fit_data"))
     checks["data_hash"] = (attrs.get("data_hash"), data_hash(runs))
+    if "group_sha256" in attrs:  # files saved before it have the posterior checksum only
+        checks["group_sha256"] = (
+            json.loads(attrs["group_sha256"]),
+            group_checksums(idata),
+        )
     for name, (stored, computed) in checks.items():
         if stored != computed:
+            if isinstance(stored, dict):  # per group: name the groups that differ
+                bad = sorted(
+                    g for g in set(stored) | set(computed) if stored.get(g) != computed.get(g)
+                )
+                raise IncompatibleFileError(
+                    f"{path}: the checksums of groups {bad} do not match their contents; "
+                    "the file was edited or damaged"
+                )
             raise IncompatibleFileError(
                 f"{path}: {name} stored {stored!r} but the contents give {computed!r}; "
                 "the file was edited or damaged"

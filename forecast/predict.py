@@ -25,13 +25,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 import xarray as xr
 
 from forecast.fit import Fit, model_data, package_versions
 from forecast.units import CI_PROB, D_ATTRS, LOSS_ATTRS, N_ATTRS
-from models.build import discrepancy_sd
+from models import noise
 from models.laws import get_law
 
 #: Number of (draw × point) values evaluated per block (2 MB of float64): blocks this small
@@ -76,28 +77,18 @@ def _require_positive(values: xr.DataArray, name: str, unit: str) -> None:
 
 def _new_group_params(result: Fit, seed: int) -> dict[str, xr.DataArray]:
     """Draw every law parameter for a group not in the data, from the population."""
-    law = get_law(result.config.law)
     post = result.posterior
-    centres = model_data(result.runs, result.config).centres
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
     shape = (post.sizes["chain"], post.sizes["draw"])
-    out: dict[str, xr.DataArray] = {}
-    order = sorted(law.params, key=lambda p: p in law.centring)
-    for name in order:
-        if name not in result.config.pooled_params:
-            out[name] = post[name]
-            continue
-        z = xr.DataArray(rng.standard_normal(shape), dims=("chain", "draw"))
-        step = post[f"sigma_{name}"] * z
-        if name in law.centring:
-            slope_name, covariate = law.centring[name]
-            slope = out[slope_name] if slope_name else 1.0
-            out[name] = post[f"{name}_c"] + step + slope * centres[covariate]
-        elif name in law.positive:
-            out[name] = post[name] * np.exp(step)
-        else:
-            out[name] = post[name] + step
-    return out
+    pooled = result.config.pooled_params
+    return noise.new_group_params(
+        get_law(result.config.law),
+        post,
+        scales={name: post[f"sigma_{name}"] for name in pooled},
+        z=lambda name: xr.DataArray(rng.standard_normal(shape), dims=("chain", "draw")),
+        centres=model_data(result.runs, result.config).centres,
+        pooled=pooled,
+    )
 
 
 def group_params(
@@ -137,14 +128,76 @@ def group_params(
     return {p: post[f"{p}_group"].sel(group=group, drop=True) for p in law.params}
 
 
-def _noise_sd(result: Fit, group: str | None) -> xr.DataArray:
-    sigma = result.posterior["sigma"]
+class NoiseModel(NamedTuple):
+    """Posterior draws of the observation model of one group (or a new group).
+
+    ``sigma``, ``tau`` and ``nu`` have dims ``("chain", "draw")``; ``tau`` is ``None``
+    without a discrepancy term and ``nu`` without the Student-t likelihood. ``centres``
+    are the fitted runs' mean log N and log D (:mod:`models.noise`).
+    """
+
+    sigma: xr.DataArray
+    tau: xr.DataArray | None
+    nu: xr.DataArray | None
+    centres: dict[str, float]
+
+    def sd(self, log_N, log_D, *, flat: bool = False):
+        """Observation SD of log loss at points (:func:`models.noise.observation_sd`).
+
+        ``flat=True`` evaluates on ``(1, draws)`` numpy arrays (points along axis 0 of
+        ``log_N``/``log_D``); otherwise on the DataArrays, broadcast by dim name.
+        """
+        sigma, tau = self.sigma, self.tau
+        if flat:
+            sigma, tau = flat_draws(sigma), flat_draws(tau)
+        return noise.observation_sd(sigma, tau=tau, log_N=log_N, log_D=log_D, centres=self.centres)
+
+
+def flat_draws(da: xr.DataArray | None) -> np.ndarray | None:
+    """Draws of a ``(chain, draw)`` DataArray as a ``(1, chain * draw)`` float array."""
+    if da is None:
+        return None
+    return np.asarray(da.transpose("chain", "draw").values, float).reshape(1, -1)
+
+
+def noise_model(result: Fit, group: str | None) -> NoiseModel:
+    """Gather the observation model of one new run of ``group`` (``None``: a new group).
+
+    Parameters
+    ----------
+    result : Fit
+        A fitted result.
+    group : str, optional
+        A group label of the fit; ``None`` = a new group, whose noise SD is the root mean
+        square of the groups' (:func:`models.noise.population_sigma`); a one-group fit's
+        only group.
+
+    Returns
+    -------
+    NoiseModel
+        The noise draws (``sigma``, ``tau``, ``nu``) and the data centres.
+    """
+    post = result.posterior
+    sigma = post["sigma"]
     labels = result.groups
     if group is None and len(labels) == 1:
         group = labels[0]
     if group is not None:
-        return sigma.sel(group=group, drop=True)
-    return np.sqrt((sigma**2).mean("group"))
+        sigma = sigma.sel(group=group, drop=True)
+    else:
+        by_group = sigma.transpose("chain", "draw", "group")
+        sigma = xr.DataArray(
+            noise.population_sigma(by_group.values),
+            dims=("chain", "draw"),
+            coords={"chain": by_group["chain"], "draw": by_group["draw"]},
+        )
+    has_tau = getattr(result.config, "discrepancy", None) is not None
+    return NoiseModel(
+        sigma=sigma,
+        tau=post["tau"] if has_tau else None,
+        nu=post["nu"] if result.config.likelihood == "student_t" else None,
+        centres=model_data(result.runs, result.config).centres,
+    )
 
 
 def predict(
@@ -180,7 +233,7 @@ def predict(
         ``False``: the mean curve. ``True``: the loss of one new run, with the fitted
         observation noise on the log scale (Normal, or Student-t with the fitted ``nu``);
         for a fit with ``discrepancy="compute"`` its SD grows with the point's distance in
-        compute from the data centre (:func:`models.build.discrepancy_sd`).
+        compute from the data centre (:func:`models.noise.discrepancy_sd`).
     seed : int
         Seed of new-group offsets and noise.
 
@@ -211,7 +264,7 @@ def predict(
     log_U = _unique_tokens(law, D_da, unique_tokens)
     log_loss = _log_loss_draws(law, N_da, D_da, params, log_U)
     if include_noise:
-        log_loss = log_loss + _noise(result, group, log_loss, seed, N_da, D_da)
+        log_loss = log_loss + _noise(result, group, log_loss, seed, np.log(N_da), np.log(D_da))
     loss = log_loss.transpose("chain", "draw", ...)
     np.exp(loss.values, out=loss.values)  # in place: the array is ours (and can be GBs)
     loss = loss.assign_coords(N=N_da.assign_attrs(N_ATTRS), D=D_da.assign_attrs(D_ATTRS))
@@ -358,7 +411,7 @@ def predict_summary(
     log_N = np.log(N_da.values).reshape(-1, 1)
     log_D = np.log(D_da.values).reshape(-1, 1)
     flat_U = None if log_U is None else np.asarray(log_U.values, float).reshape(-1, 1)
-    noise = _noise_draws(result, group, seed) if include_noise else None
+    draw_noise = _noise_draws(result, group, seed) if include_noise else None
     probs = [(1.0 - ci_prob) / 2.0, 0.5, (1.0 + ci_prob) / 2.0]
     out = np.empty((3, log_N.shape[0]))
     step = max(1, SUMMARY_CHUNK_VALUES // n_draws)
@@ -369,13 +422,13 @@ def predict_summary(
             log_N[sl], log_D[sl], theta, xp=np, log_U=None if flat_U is None else flat_U[sl]
         )  # (points, draws), C order: each point's draws are contiguous
         block = np.broadcast_to(block, (log_N[sl].shape[0], n_draws))
-        if noise is not None:
-            block = block + noise(block.shape, log_N[sl], log_D[sl])
+        if draw_noise is not None:
+            block = block + draw_noise(block.shape, log_N[sl], log_D[sl])
         block = np.exp(block)
         out[:, sl] = np.quantile(block, probs, axis=1, overwrite_input=True)
 
     starts = range(0, log_N.shape[0], step)
-    if noise is None and len(starts) > 1 and PREDICT_THREADS > 1:
+    if draw_noise is None and len(starts) > 1 and PREDICT_THREADS > 1:
         # numpy releases the GIL in ufuncs and partitions; the noise stream stays sequential
         with ThreadPoolExecutor(max_workers=PREDICT_THREADS) as pool:
             list(pool.map(summarise, starts))
@@ -412,25 +465,20 @@ def predict_summary(
 
 
 def _noise_draws(result: Fit, group: str | None, seed: int):
-    """Return ``draw(shape)``: observation noise on the log scale for a (points, draws) block.
+    """Return ``draw(shape, log_N, log_D)``: log-scale noise for a (points, draws) block.
 
-    Drawn from one generator in (point, draw) order, so consecutive blocks give the same
-    numbers as one block of all points.
+    ``log_N`` and ``log_D`` are the block's points, shape ``(points, 1)``. Drawn from one
+    generator in (point, draw) order, so consecutive blocks give the same numbers as one
+    block of all points.
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-    sd = np.asarray(_noise_sd(result, group).transpose("chain", "draw").values, float)
-    sd = sd.reshape(1, -1)
+    model = noise_model(result, group)
+    nu = flat_draws(model.nu)
 
-    def scale(log_N, log_D):  # (points, 1) logs -> SD of the block, with any discrepancy
-        return sd if log_N is None else _with_discrepancy(result, sd, log_N, log_D)
+    def draw(shape, log_N, log_D):
+        return model.sd(log_N, log_D, flat=True) * noise.standard_noise(rng, shape, nu)
 
-    if result.config.likelihood == "student_t":
-        nu = np.asarray(result.posterior["nu"].transpose("chain", "draw").values, float)
-        nu = nu.reshape(1, -1)
-        return lambda shape, log_N=None, log_D=None: (
-            scale(log_N, log_D) * rng.standard_t(np.broadcast_to(nu, shape))
-        )
-    return lambda shape, log_N=None, log_D=None: scale(log_N, log_D) * rng.standard_normal(shape)
+    return draw
 
 
 def _log_loss_draws(law, N_da, D_da, params: Mapping[str, xr.DataArray], log_U):
@@ -478,26 +526,19 @@ def _log_loss_draws(law, N_da, D_da, params: Mapping[str, xr.DataArray], log_U):
     )
 
 
-def _with_discrepancy(result: Fit, sd, log_N, log_D):
-    """Noise SD at the points when the fit has a discrepancy term (else ``sd`` unchanged)."""
-    if getattr(result.config, "discrepancy", None) is None:
-        return sd
-    tau = result.posterior["tau"]
-    if not isinstance(sd, xr.DataArray):  # predict_summary's (1, draws) arrays
-        tau = np.asarray(tau.transpose("chain", "draw").values, float).reshape(1, -1)
-    centres = model_data(result.runs, result.config).centres
-    return discrepancy_sd(sd, tau, log_N, log_D, centres)
+def _noise(result: Fit, group, like: xr.DataArray, seed: int, log_N, log_D) -> xr.DataArray:
+    """Log-scale noise of one new run per draw, shaped like ``like`` (chain, draw, ...).
 
-
-def _noise(result: Fit, group, like: xr.DataArray, seed: int, N_da=None, D_da=None):
+    ``log_N`` and ``log_D`` (DataArrays broadcasting against ``like``) are the points: a
+    fit with a discrepancy term has a noise SD that grows with their distance in compute.
+    """
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-    sd = _noise_sd(result, group)
-    if N_da is not None:
-        sd = _with_discrepancy(result, sd, np.log(N_da), np.log(D_da))
+    model = noise_model(result, group)
+    sd = model.sd(log_N, log_D)
     like = like.transpose("chain", "draw", ...)
-    if result.config.likelihood == "student_t":
-        nu = result.posterior["nu"].transpose("chain", "draw").values
-        eps = rng.standard_t(nu.reshape(nu.shape + (1,) * (like.ndim - 2)), size=like.shape)
-    else:
-        eps = rng.standard_normal(like.shape)
+    nu = None
+    if model.nu is not None:
+        nu = model.nu.transpose("chain", "draw").values
+        nu = nu.reshape(nu.shape + (1,) * (like.ndim - 2))
+    eps = noise.standard_noise(rng, like.shape, nu)
     return (xr.DataArray(eps, dims=like.dims) * sd).transpose(*like.dims)

@@ -9,7 +9,9 @@ Which curve
 -----------
 ``loss`` is the **mean curve** :math:`f(N, D; \theta)` — "the loss of a model of this
 size" as the law predicts it. ``loss_new_run`` adds the fitted observation noise: the loss
-one new training run would report (use it to judge a single run against the forecast).
+one new training run would report (use it to judge a single run against the forecast). Its
+noise is that of :func:`forecast.predict.predict` with ``include_noise=True`` at the same
+(N, D), the compute discrepancy included when the fit has one.
 
 Diminishing returns
 -------------------
@@ -327,7 +329,8 @@ def forecast_draws(
 
     missing = np.isnan(log_D)
     mean = wrap(loss, {**LOSS_ATTRS, "curve": "mean curve"})
-    noisy = mean * np.exp(_noise(result, group, mean, seed))
+    # the noise SD at each draw's (N, D): with a discrepancy term it grows with the distance
+    noisy = mean * np.exp(_noise(result, group, mean, seed, wrap(log_N, {}), wrap(log_D, {})))
     data = {
         "loss": mean,
         "loss_new_run": noisy.transpose(*dims).assign_attrs(

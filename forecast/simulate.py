@@ -47,6 +47,7 @@ from forecast.errors import ConfigError, DataError
 from forecast.fit import SINGLE_GROUP, prior_predictive, sample_replicates
 from forecast.units import CI_PROB, PROB_ATTRS
 from models.laws import get_law
+from models.noise import standard_noise
 
 __all__ = ["ladder", "sbc", "simulate"]
 
@@ -269,7 +270,7 @@ def simulate(
     log_U = np.log(np.minimum(U, D)) if spec.needs_unique_tokens else None
     mean = spec.log_loss(np.log(N), np.log(D), values, xp=np, log_U=log_U)
     rng = np.random.default_rng(np.random.SeedSequence(int(seed)))
-    eps = rng.standard_normal(N.size) if noise == "normal" else rng.standard_t(nu, N.size)
+    eps = standard_noise(rng, N.size, None if noise == "normal" else nu)
     out = pd.DataFrame({"N": N, "D": D, "loss": np.exp(mean + scale * eps)})
     if has_group:
         out["group"] = labels.astype(str)

@@ -20,7 +20,6 @@ iteration for mixture weights, which increases the objective at every step.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -30,9 +29,10 @@ import xarray as xr
 from forecast import _idata
 from forecast.config import FitConfig
 from forecast.errors import ConfigError
-from forecast.fit import Fit, fit, model_data
-from forecast.predict import predict
-from models.build import discrepancy_sd
+from forecast.fit import Fit, fit
+from forecast.predict import flat_draws, noise_model, predict
+from models import noise
+from models.build import log_density
 from models.laws import get_law
 
 __all__ = [
@@ -237,37 +237,31 @@ def log_predictive_density(result: Fit, runs: pd.DataFrame, *, seed: int = 0) ->
         {s_i}\right)/s_i, \qquad s_i^2 = \mathrm{sd}_i(\sigma_g, \tau)^2 + (\mathrm{sd}_{y,i}/y_i)^2
 
     with :math:`f_\nu` the standard Normal or Student-t density and
-    :math:`\mathrm{sd}_i` of :func:`models.build.discrepancy_sd` (no discrepancy: :math:`\sigma_g`).
+    :math:`\mathrm{sd}_i` of :func:`models.noise.discrepancy_sd` (no discrepancy: :math:`\sigma_g`).
 
     References
     ----------
     Bürkner, Gabry & Vehtari 2020, "Approximate leave-future-out cross-validation for
     Bayesian time series models", J. Stat. Comput. Simul. 90(14).
     """
-    post = result.posterior
     log_mu = np.log(predict_runs(result, runs, seed=seed).transpose("chain", "draw", "run").values)
     groups = _group_of(result, runs)
-    sigma = post["sigma"].transpose("chain", "draw", "group")
-    pooled = np.sqrt((sigma**2).mean("group")).values
-    sd = np.stack(
-        [sigma.sel(group=g).values if g else pooled for g in groups], axis=-1
-    )  # (chain, draw, run)
-    log_N, log_D = np.log(runs["N"].to_numpy(float)), np.log(runs["D"].to_numpy(float))
-    if result.config.discrepancy is not None:
-        tau = post["tau"].transpose("chain", "draw").values[..., None]
-        centres = model_data(result.runs, result.config).centres
-        sd = discrepancy_sd(sd, tau, log_N, log_D, centres)
+    models = {key: noise_model(result, key or None) for key in pd.unique(groups)}
+    sigma = np.stack(
+        [flat_draws(models[g].sigma)[0] for g in groups], axis=-1
+    )  # (draws, run); a group the fit has not seen gets the new-group SD
+    some = next(iter(models.values()))
     y = runs["loss"].to_numpy(float)
-    if "loss_sd" in runs:
-        sd = np.sqrt(sd**2 + (runs["loss_sd"].fillna(0.0).to_numpy(float) / y) ** 2)
-    z = (np.log(y) - log_mu) / sd
-    if result.config.likelihood == "student_t":
-        nu = post["nu"].transpose("chain", "draw").values[..., None]
-        lgamma = np.vectorize(math.lgamma)
-        const = lgamma((nu + 1) / 2) - lgamma(nu / 2) - 0.5 * np.log(nu * np.pi)
-        log_p = const - (nu + 1) / 2 * np.log1p(z**2 / nu) - np.log(sd)
-    else:
-        log_p = -0.5 * np.log(2 * np.pi) - 0.5 * z**2 - np.log(sd)
+    sd = noise.observation_sd(
+        sigma,
+        tau=None if some.tau is None else flat_draws(some.tau).T,
+        log_N=np.log(runs["N"].to_numpy(float)),
+        log_D=np.log(runs["D"].to_numpy(float)),
+        centres=some.centres,
+        rel_sd=(runs["loss_sd"].fillna(0.0).to_numpy(float) / y) if "loss_sd" in runs else None,
+    )
+    nu = flat_draws(some.nu)
+    log_p = log_density(np.log(y), log_mu.reshape(sd.shape), sd, None if nu is None else nu.T)
     flat = log_p.reshape(-1, log_p.shape[-1])
     top = flat.max(0)
     lpd = top + np.log(np.exp(flat - top).mean(0))

@@ -79,6 +79,7 @@ from scipy import special
 
 from models.errors import ConfigError
 from models.laws import LawSpec, get_law
+from models.noise import discrepancy_sd  # moved to models.noise; re-exported here
 from models.priors import PriorSpec
 
 OBSERVED = "log_loss"
@@ -355,44 +356,6 @@ def _group_level(law, priors, pooled, values, centred, centres):
             value = values[name] + scale * z
         group_values[name] = pm.Deterministic(f"{name}_group", value, dims="group")
     return group_values
-
-
-def discrepancy_sd(sigma, tau, log_N, log_D, centres: Mapping[str, float], *, xp=np):
-    r"""Noise SD of log loss with a discrepancy that grows with distance in compute.
-
-    .. math::
-
-        \mathrm{sd} = \sqrt{\sigma^2 + \tau^2 d^2}, \qquad
-        d = \frac{|(\log N - \bar\ell_N) + (\log D - \bar\ell_D)|}{\ln 10}
-          = |\log_{10} C - \overline{\log_{10} C}|
-
-    Parameters
-    ----------
-    sigma : array_like or TensorVariable
-        Noise SD of log loss at the data centre (dimensionless).
-    tau : array_like or TensorVariable
-        Discrepancy SD of log loss per decade of compute (dimensionless).
-    log_N, log_D : array_like or TensorVariable
-        Natural logs of parameters and tokens of the points.
-    centres : mapping
-        ``{"log_N": ..., "log_D": ...}``: means of the fitted runs' log N and log D
-        (:attr:`ModelData.centres`).
-    xp : module, default numpy
-        ``numpy`` or ``pytensor.tensor``.
-
-    Returns
-    -------
-    array_like or TensorVariable
-        SD of log loss (relative loss error), broadcast over the inputs.
-
-    Examples
-    --------
-    >>> c = {"log_N": 0.0, "log_D": 0.0}
-    >>> round(float(discrepancy_sd(0.003, 0.004, np.log(10.0), np.log(10.0), c)), 6)
-    0.008544
-    """
-    distance = xp.abs(log_N - centres["log_N"] + log_D - centres["log_D"]) / np.log(10.0)
-    return xp.sqrt(sigma**2 + (tau * distance) ** 2)
 
 
 def log_density(y, mean, sd, nu=None):

@@ -102,3 +102,12 @@ def small_fit(synthetic_runs, tmp_path_factory):
 @pytest.fixture(scope="session")
 def chinchilla_runs() -> pd.DataFrame:
     return pd.read_csv(DATA / "chinchilla.csv")
+
+
+@pytest.fixture(scope="session")
+def discrepancy_fit(synthetic_runs):
+    """A small seeded fit with ``discrepancy="compute"`` (noise SD grows with distance)."""
+    from forecast import FitConfig
+
+    config = FitConfig(groups="group", discrepancy="compute", sampler=SMALL_SAMPLER, seed=7)
+    return fit_quietly(synthetic_runs, config=config)

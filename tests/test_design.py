@@ -15,6 +15,7 @@ from forecast.design import (
     MIN_ESS,
     WeightCollapseWarning,
     _linear_gaussian_variance,
+    candidate_predictive,
     frontier_draws,
     reweighted_variances,
     target_draws,
@@ -202,3 +203,29 @@ def test_update_appends_runs_and_narrows_the_forecast(small_fit):
     assert width[1] < 0.8 * width[0]
     fig = plot_update(small_fit, after, group="a")
     assert len(fig.axes) == 2
+
+
+def test_far_candidates_carry_the_discrepancy_noise(discrepancy_fit):
+    """Issue 17: suggest_runs used sigma alone, so far candidates looked too informative."""
+    runs = discrepancy_fit.runs
+    cands = pd.DataFrame({"N": [1e8, 1e11], "D": [2e9, 2e12]})  # near the runs, 4 decades out
+    mean, sd, nu = candidate_predictive(discrepancy_fit, cands, group="a")
+    post = discrepancy_fit.posterior
+    sigma = post["sigma"].sel(group="a").transpose("chain", "draw").values.ravel()
+    tau = post["tau"].transpose("chain", "draw").values.ravel()
+    centre = np.mean(np.log10(runs["N"] * runs["D"]))
+    distance = np.abs(np.log10(cands["N"] * cands["D"]).to_numpy() - centre)  # decades
+    expected = np.sqrt(sigma**2 + (tau * distance[:, None]) ** 2)
+    print("distance", distance, "median sd", np.median(sd, axis=-1), "sigma", np.median(sigma))
+    np.testing.assert_allclose(sd, expected, rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WeightCollapseWarning)
+        ranked = suggest_runs(
+            discrepancy_fit, 1e25, candidates=cands, group="a", n_outcomes=64, seed=1
+        )
+    T = target_draws(discrepancy_fit, group="a").transpose("chain", "draw").values.ravel()
+    for c, n in enumerate(cands["N"]):
+        cov = np.cov(T, mean[c], ddof=0)
+        linear = cov[0, 1] ** 2 / (cov[1, 1] + np.mean(expected[c] ** 2))
+        row = ranked.isel(run=int(np.flatnonzero(ranked["N"].values == n)[0]))
+        assert float(row["variance_reduction_linear"]) == pytest.approx(linear, rel=1e-9)

@@ -65,6 +65,35 @@ def test_diagnostics_table(small_fit):
     assert table.attrs["draws"] == 400
 
 
+def test_kaplan_parameters_ending_in_c_are_gated():
+    """Issue 17: every name ending in ``_c`` was dropped, Kaplan's log_N_c among them."""
+    import xarray as xr
+
+    from forecast.diagnostics import diagnose, failures
+
+    rng = np.random.default_rng(0)
+    good = rng.normal(size=(2, 500))
+    stuck = np.stack([rng.normal(0.0, 1.0, 500), rng.normal(5.0, 1.0, 500)])  # R-hat >> 1
+    dims = ("chain", "draw")
+    posterior = xr.Dataset(
+        {
+            "log_N_c": (dims, good + 20.0),  # the law's parameter (deterministic)
+            "log_N_c_c": (dims, good),  # its centred intercept: an auxiliary
+            "log_A": (dims, good + 6.0),
+            "log_A_c": (dims, good),  # centred intercept of log_A: an auxiliary
+            "sigma_log_N_c": (dims, np.abs(stuck)),  # between-group scale: not mixed
+            "z_log_N_c": (dims, good),
+        },
+        coords={"chain": [0, 1], "draw": np.arange(500)},
+    )
+    stats = xr.Dataset({"diverging": (dims, np.zeros((2, 500), bool))}, coords=posterior.coords)
+    table = diagnose(_idata.new({"posterior": posterior, "sample_stats": stats}))
+    names = set(table["parameter"].values)
+    assert {"log_N_c", "sigma_log_N_c", "log_A"} <= names
+    assert not names & {"log_N_c_c", "log_A_c", "z_log_N_c"}
+    assert any("sigma_log_N_c" in message for message in failures(table)), failures(table)
+
+
 def test_same_seed_gives_identical_draws(synthetic_runs, small_fit):
     again = fit_quietly(synthetic_runs, groups="group", sampler=SMALL_SAMPLER, seed=7)
     for name in ("alpha", "beta", "E_group", "sigma"):

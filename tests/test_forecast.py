@@ -465,3 +465,23 @@ def test_cli_report_on_bundled_subset(tmp_path):
     assert loaded.config.sampler.draws == 150
     summary = _idata.dataset_from_netcdf(out / "forecast.nc")
     assert summary.attrs["N"] == 1e12 and summary.sizes["scenario"] == 3
+
+
+def test_new_run_forecast_carries_the_discrepancy_of_predict(discrepancy_fit):
+    """Issue 17: forecast()'s loss_new_run dropped the discrepancy term that predict adds."""
+    N, D = 1e13, 2e14  # ~7 decades of compute beyond the runs
+    summary = forecast(
+        discrepancy_fit,
+        N=N,
+        scenarios=[{"kind": "tokens_per_param", "value": 20.0}],
+        group="a",
+        seed=3,
+    )
+    band = summary["loss_new_run_eti"].sel(ci_prob=0.9).isel(scenario=0).values
+    mean_band = summary["loss_eti"].sel(ci_prob=0.9).isel(scenario=0).values
+    draws = predict(discrepancy_fit, N, D, group="a", include_noise=True, seed=3)
+    direct = np.quantile(draws.values, [0.05, 0.95])
+    print("90% forecast new run", band, "predict new run", direct, "mean curve", mean_band)
+    width, direct_width = np.diff(band)[0], np.diff(direct)[0]
+    assert width == pytest.approx(direct_width, rel=0.05)
+    assert width > 1.5 * np.diff(mean_band)[0]  # the discrepancy dominates this far out

@@ -74,6 +74,30 @@ def test_truncated_file_is_detected(small_fit, tmp_path):
         load(broken)
 
 
+def test_a_flipped_byte_in_any_group_is_refused_on_load(small_fit, tmp_path):
+    """Issue 17: a byte flipped in log_likelihood loaded fine, then az.loo raised OSError."""
+    path = save(small_fit, tmp_path / "fit.nc")
+    with h5py.File(path, "r") as handle:
+        chunk = handle["log_likelihood"]["log_loss"].id.get_chunk_info(0)
+    data = bytearray(path.read_bytes())
+    data[chunk.byte_offset + chunk.size // 2] ^= 0xFF  # the middle of the stored chunk
+    damaged = tmp_path / "damaged.nc"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(IncompatibleFileError, match="damaged.nc") as info:
+        load(damaged)
+    print(info.value)
+
+
+def test_edited_log_likelihood_is_detected(small_fit, tmp_path):
+    """A valid write to a group other than the posterior is caught by its checksum."""
+    path = save(small_fit, tmp_path / "fit.nc")
+    with h5py.File(path, "r+") as handle:
+        handle["log_likelihood"]["log_loss"][0, 0, 0] += 1.0
+    with pytest.raises(IncompatibleFileError, match="log_likelihood") as info:
+        load(path)
+    print(info.value)
+
+
 def test_not_a_fit_file(tmp_path):
     import xarray as xr
 

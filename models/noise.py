@@ -1,0 +1,286 @@
+r"""The observation model of log loss, and the parameters of a group not in the data.
+
+One implementation, used by the model builder, prediction, forecasts, model comparison,
+experiment design and simulation alike, so that they cannot disagree:
+
+* **Observation SD** of the log loss of one run (:func:`observation_sd`): the group's
+  noise :math:`\sigma_g`, widened by the compute discrepancy when the fit has one,
+  :math:`\sqrt{\sigma_g^2 + \tau^2 d^2}` (:func:`discrepancy_sd`), and a known measurement
+  SD :math:`s/L` in quadrature.
+* **Noise draws** (:func:`standard_noise`): Normal, or Student-t with :math:`\nu` degrees
+  of freedom, on the log scale; the noise of one run is the SD times that draw.
+* **A new group** (:func:`new_group_params`): a lab, corpus or eval set not in the data,
+  drawn from the population the way the model builder pools groups: positive parameters
+  :math:`\theta e^{\sigma_\theta z}`, log-scale coefficients shifted by
+  :math:`\sigma_\theta z` at the data centre, others :math:`\theta + \sigma_\theta z`. Its
+  noise SD is the root mean square of the groups' :math:`\sigma_g`
+  (:func:`population_sigma`).
+
+Every function works on numpy arrays (and xarray DataArrays, which broadcast by name);
+the SD functions take ``xp=np`` or ``xp=pytensor.tensor`` like the laws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "discrepancy_sd",
+    "new_group_params",
+    "noise_variance",
+    "observation_sd",
+    "population_sigma",
+    "standard_noise",
+]
+
+#: Student-t degrees of freedom below which :func:`noise_variance` uses this value (the
+#: variance :math:`\nu/(\nu-2)` is infinite for :math:`\nu \le 2`).
+MIN_NU_FOR_VARIANCE = 2.1
+
+
+def discrepancy_sd(sigma, tau, log_N, log_D, centres: Mapping[str, float], *, xp=np):
+    r"""Noise SD of log loss with a discrepancy that grows with distance in compute.
+
+    .. math::
+
+        \mathrm{sd} = \sqrt{\sigma^2 + \tau^2 d^2}, \qquad
+        d = \frac{|(\log N - \bar\ell_N) + (\log D - \bar\ell_D)|}{\ln 10}
+          = |\log_{10} C - \overline{\log_{10} C}|
+
+    Parameters
+    ----------
+    sigma : array_like or TensorVariable
+        Noise SD of log loss at the data centre (dimensionless).
+    tau : array_like or TensorVariable
+        Discrepancy SD of log loss per decade of compute (dimensionless).
+    log_N, log_D : array_like or TensorVariable
+        Natural logs of parameters and tokens of the points.
+    centres : mapping
+        ``{"log_N": ..., "log_D": ...}``: means of the fitted runs' log N and log D
+        (:attr:`models.build.ModelData.centres`).
+    xp : module, default numpy
+        ``numpy`` or ``pytensor.tensor``.
+
+    Returns
+    -------
+    array_like or TensorVariable
+        SD of log loss (relative loss error), broadcast over the inputs.
+
+    Examples
+    --------
+    >>> c = {"log_N": 0.0, "log_D": 0.0}
+    >>> round(float(discrepancy_sd(0.003, 0.004, np.log(10.0), np.log(10.0), c)), 6)
+    0.008544
+    """
+    distance = xp.abs(log_N - centres["log_N"] + log_D - centres["log_D"]) / np.log(10.0)
+    return xp.sqrt(sigma**2 + (tau * distance) ** 2)
+
+
+def observation_sd(
+    sigma,
+    *,
+    tau=None,
+    log_N=None,
+    log_D=None,
+    centres: Mapping[str, float] | None = None,
+    rel_sd=None,
+    xp=np,
+):
+    r"""SD of the log loss of one run: group noise, compute discrepancy, measurement SD.
+
+    .. math::
+
+        \mathrm{sd} = \sqrt{\sigma^2 + \tau^2 d^2 + (s/L)^2}
+
+    with :math:`d` the distance in decades of compute from the data centre
+    (:func:`discrepancy_sd`; the term is absent without ``tau``) and :math:`s/L` a known
+    measurement SD relative to the loss (absent without ``rel_sd``). With neither, the
+    result is ``sigma`` itself.
+
+    Parameters
+    ----------
+    sigma : array_like or TensorVariable
+        Noise SD of log loss of the group (dimensionless).
+    tau : array_like or TensorVariable, optional
+        Discrepancy SD per decade of compute (a fit with ``discrepancy="compute"``).
+    log_N, log_D : array_like or TensorVariable, optional
+        Natural logs of parameters and tokens of the points; required with ``tau``.
+    centres : mapping, optional
+        ``{"log_N": ..., "log_D": ...}`` of the fitted runs; required with ``tau``.
+    rel_sd : array_like, optional
+        Known measurement SD of the loss divided by the loss (SD of log loss).
+    xp : module, default numpy
+        ``numpy`` or ``pytensor.tensor``.
+
+    Returns
+    -------
+    array_like or TensorVariable
+        SD of log loss, broadcast over the inputs.
+
+    Raises
+    ------
+    ValueError
+        ``tau`` given without the points or the centres.
+
+    Examples
+    --------
+    >>> c = {"log_N": 0.0, "log_D": 0.0}
+    >>> round(float(observation_sd(0.003, tau=0.004, log_N=np.log(10.0),
+    ...                            log_D=np.log(10.0), centres=c, rel_sd=0.01)), 6)
+    0.013217
+    """
+    sd = sigma
+    if tau is not None:
+        if log_N is None or log_D is None or centres is None:
+            raise ValueError("a discrepancy (tau) needs the points' log_N, log_D and the centres")
+        sd = discrepancy_sd(sd, tau, log_N, log_D, centres, xp=xp)
+    if rel_sd is not None:
+        sd = xp.sqrt(sd**2 + rel_sd**2)
+    return sd
+
+
+def population_sigma(sigma: np.ndarray, *, axis: int = -1) -> np.ndarray:
+    r"""Noise SD of a new group: the root mean square of the groups' SDs.
+
+    .. math:: \sigma_{\text{new}} = \sqrt{\tfrac1G \textstyle\sum_g \sigma_g^2}
+
+    Parameters
+    ----------
+    sigma : numpy.ndarray
+        Per-group noise SDs of log loss, groups along ``axis``.
+    axis : int
+        Axis of the groups.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``sigma`` without ``axis``.
+    """
+    return np.sqrt(np.mean(np.square(sigma), axis=axis))
+
+
+def standard_noise(rng: np.random.Generator, shape, nu=None) -> np.ndarray:
+    r"""Draw standard noise: :math:`\mathcal{N}(0, 1)`, or :math:`t_\nu` when ``nu`` is given.
+
+    The noise of log loss is the observation SD times these draws. Values are drawn in C
+    order of ``shape``, so consecutive calls continue one stream.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of the draws.
+    shape : int or tuple of int
+        Shape of the result.
+    nu : array_like, optional
+        Student-t degrees of freedom (> 0), broadcast to ``shape``; ``None`` for Normal.
+
+    Returns
+    -------
+    numpy.ndarray
+        Draws of shape ``shape``.
+
+    Examples
+    --------
+    >>> standard_noise(np.random.default_rng(0), (2, 3), nu=4.0).shape
+    (2, 3)
+    """
+    if nu is None:
+        return rng.standard_normal(shape)
+    return rng.standard_t(np.broadcast_to(np.asarray(nu, float), shape))
+
+
+def noise_variance(sd, nu=None):
+    r"""Variance of the noise of log loss with SD (scale) ``sd``.
+
+    :math:`s^2` for the Normal; :math:`s^2 \nu/(\nu - 2)` for Student-t, with :math:`\nu`
+    clipped below at :data:`MIN_NU_FOR_VARIANCE` (the variance is infinite for
+    :math:`\nu \le 2`).
+
+    Parameters
+    ----------
+    sd : array_like
+        Observation SD (scale) of log loss.
+    nu : array_like, optional
+        Student-t degrees of freedom; ``None`` for Normal.
+
+    Returns
+    -------
+    numpy.ndarray
+        Elementwise variance.
+    """
+    if nu is None:
+        return np.square(sd)
+    nu = np.maximum(nu, MIN_NU_FOR_VARIANCE)
+    return np.square(sd) * nu / (nu - 2)
+
+
+def new_group_params(
+    law,
+    population: Mapping[str, object],
+    *,
+    scales: Mapping[str, object],
+    z: Mapping[str, object] | Callable[[str], object],
+    centres: Mapping[str, float],
+    pooled: Sequence[str],
+    xp=np,
+) -> dict[str, object]:
+    r"""Law parameters of a group not in the data, drawn from the population.
+
+    .. math::
+
+        \theta_{\text{new}} = \begin{cases}
+            \theta\, e^{\sigma_\theta z} & \theta \text{ positive} \\
+            \theta_c + \sigma_\theta z + s\,\bar x & \theta \text{ centred, log-scale} \\
+            \theta + \sigma_\theta z & \text{otherwise}
+        \end{cases}
+
+    with :math:`z \sim \mathcal{N}(0, 1)`, :math:`\theta_c` the coefficient at the data
+    centre, :math:`s` its slope parameter (of the new group; 1 when the law has none) and
+    :math:`\bar x` the centre of its covariate (:attr:`models.laws.LawSpec.centring`).
+    Parameters that are not pooled keep their population value. This is the group level of
+    :func:`models.build.build_model` for one more group.
+
+    Parameters
+    ----------
+    law : LawSpec
+        The law (``params``, ``positive``, ``centring``).
+    population : mapping
+        Population value of every law parameter ``name`` and, for centred coefficients,
+        ``f"{name}_c"`` (value at the data centre).
+    scales : mapping
+        Between-group scale :math:`\sigma_\theta` of every pooled parameter, by name.
+    z : mapping or callable
+        Standardised offset of every pooled parameter, by name (or ``z(name)``), broadcast
+        against the population values. A callable is called once per pooled parameter,
+        slope parameters before the coefficients centred on them: the order of a seeded
+        stream.
+    centres : mapping
+        ``{"log_N": ..., "log_D": ...}`` of the fitted runs.
+    pooled : sequence of str
+        Parameters that vary by group.
+    xp : module, default numpy
+        ``numpy`` or ``pytensor.tensor`` (for ``exp``).
+
+    Returns
+    -------
+    dict
+        Every law parameter of the new group, by name.
+    """
+    offset = z if callable(z) else z.__getitem__
+    out: dict[str, object] = {}
+    for name in sorted(law.params, key=lambda p: p in law.centring):
+        if name not in pooled:
+            out[name] = population[name]
+            continue
+        step = scales[name] * offset(name)
+        if name in law.centring:
+            slope_name, covariate = law.centring[name]
+            slope = out[slope_name] if slope_name else 1.0
+            out[name] = population[f"{name}_c"] + step + slope * centres[covariate]
+        elif name in law.positive:
+            out[name] = population[name] * xp.exp(step)
+        else:
+            out[name] = population[name] + step
+    return out
