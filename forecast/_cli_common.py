@@ -335,6 +335,14 @@ def _print_table(
         console.print(Text(caption, style="italic"))
 
 
+def _check_group(group: str | None, labels: list[str]) -> None:
+    """Refuse a ``--group`` that is not a group of the fit (a ConfigError, one line)."""
+    if group is not None and group not in labels:
+        raise ConfigError(
+            f"--group {group!r} is not a group of the fit; its groups are {', '.join(labels)}"
+        )
+
+
 def _runs_source(data: Path | None, dataset: str | None, query: str | None):
     if (data is None) == (dataset is None):
         raise ConfigError("give exactly one of DATA (a CSV path) or --dataset NAME")

@@ -43,6 +43,7 @@ from forecast._cli_common import (  # noqa: F401  (helpers stay importable from 
     SEED,
     TOKENS,
     TUNE,
+    _check_group,
     _check_outputs,
     _fail,
     _fit_config,
@@ -62,6 +63,7 @@ from forecast.catalog import list_datasets, load_dataset
 from forecast.diagnostics import failures
 from forecast.errors import ConvergenceError, ConvergenceWarning
 from forecast.fit import fit as run_fit
+from forecast.fit import group_labels
 from forecast.io import load, save, write_atomic
 
 
@@ -292,6 +294,7 @@ def exhaustion_command(
 
     def work():
         result = load(posterior)
+        _check_group(group, result.groups)
         stock = StockPrior(median=stock_median, lower=stock_low, upper=stock_high, ci_prob=0.9)
         scenarios = {"compute_optimal": "compute_optimal"}
         scenarios.update({f"{r:g}_tokens_per_param": float(r) for r in tokens_per_param})
@@ -408,6 +411,7 @@ def forecast_command(
 
     def work():
         result = load(posterior)
+        _check_group(group, result.groups)
         summary = forecast(
             result,
             N=params,
@@ -496,6 +500,7 @@ def report_command(
                 chains=chains,
                 progress=False,
             )
+            _check_group(group, group_labels(runs, config))  # before fitting, not after
             where = f"dataset {dataset}" if dataset else str(data)
             return report(
                 runs,
