@@ -434,7 +434,7 @@ def test_the_bad_value_table_covers_every_verb():
     assert len(NUMERIC) >= 35, NUMERIC
 
 
-@pytest.mark.parametrize(("command", "option"), NUMERIC, ids="{0[0]}{0[1]}".format)
+@pytest.mark.parametrize(("command", "option"), NUMERIC, ids=[f"{c} {o}" for c, o in NUMERIC])
 @pytest.mark.parametrize("value", ["-5", "nan", "inf", "abc"])
 def test_a_bad_number_names_its_option_on_one_line(command, option, value, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
