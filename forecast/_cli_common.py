@@ -3,7 +3,11 @@
 The commands live in :mod:`forecast.cli` (fit, inspect, datasets, exhaustion, forecast,
 report) and :mod:`forecast.cli_studies` (sensitivity, simulate, suggest, backtest); both
 register on the one :data:`app` defined here. Errors a user can fix end a command with a
-one-line message and a non-zero exit code, not a traceback (see :func:`_guard`).
+one-line message and a non-zero exit code, not a traceback (see :func:`_guard`); so does a
+bad option value: numeric options are parsed by the validators below (finite, positive,
+in range), and the app's group prints any usage error on one line (:class:`_OneLineErrors`).
+Every table goes through :func:`_print_table`, which never cuts a name and also prints
+CSV or JSON (``--format``).
 """
 
 from __future__ import annotations
@@ -266,7 +270,8 @@ def _print_table(
     the table (default: ``data`` formatted by :func:`_cell`), with the same columns, whose
     names are the headers (``\n`` breaks a header). In the table, no cell is ever cut:
 
-    - ``keys`` (names, e.g. a dataset or a scenario) never wrap and are never shortened;
+    - ``keys`` (names, e.g. a dataset or a scenario) are never shortened, are repeated in
+      every split table, and wrap (at spaces) only if also in ``wrap``;
     - columns in ``wrap`` (prose, intervals) wrap at spaces, all others stay on one line;
     - when the table is wider than the terminal, the ``optional`` columns are left out, in
       that order, until it fits (the caption says which), and if it is still too wide its
