@@ -294,7 +294,9 @@ def backtest_command(
     _print_table(
         data,
         fmt,
-        cells=data.map(lambda v: f"{v:.4f}" if isinstance(v, float) else str(v)),
+        cells=data.map(
+            lambda v: "-" if pd.isna(v) else f"{v:.4f}" if isinstance(v, float) else str(v)
+        ),
         title=f"backtest scores, split {split}",
         keys=["model"],
         right=list(data.columns[1:]),
