@@ -3,17 +3,27 @@
 The commands live in :mod:`forecast.cli` (fit, inspect, datasets, exhaustion, forecast,
 report) and :mod:`forecast.cli_studies` (sensitivity, simulate, suggest, backtest); both
 register on the one :data:`app` defined here. Errors a user can fix end a command with a
-one-line message and a non-zero exit code, not a traceback (see :func:`_guard`).
+one-line message and a non-zero exit code, not a traceback (see :func:`_guard`); so does a
+bad option value: numeric options are parsed by the validators below (finite, positive,
+in range), and the app's group prints any usage error on one line (:class:`_OneLineErrors`).
+Every table goes through :func:`_print_table`, which never cuts a name and also prints
+CSV or JSON (``--format``).
 """
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pandas as pd
 import typer
+from rich.cells import cell_len
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
+from typer.core import TyperGroup
 
 from forecast.catalog import load_dataset
 from forecast.config import FitConfig, SamplerConfig
@@ -25,7 +35,31 @@ from forecast.errors import (
     IncompatibleFileError,
 )
 
+#: Click's UsageError, raised for a bad option value (typer exports only its subclass
+#: BadParameter; found by name so that it is the class of whichever click typer uses).
+_UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+class _OneLineErrors(TyperGroup):
+    """The command group, with a usage error (a bad option value) printed as one line.
+
+    Click would print the usage, a hint and a boxed message; a bad value is reported like
+    every other error a user can fix: ``error: Invalid value for '--params': ...`` on one
+    line of stderr, exit code 2.
+    """
+
+    def invoke(self, ctx):  # noqa: D102 - the group's invoke, with usage errors reformatted
+        try:
+            return super().invoke(ctx)
+        except _UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `command` alone prints its help
+                raise
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            _fail(f"{exc.format_message()} (see '{where} --help')", EXIT_INPUT)
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     add_completion=False,
     no_args_is_help=True,
     help="Bayesian forecasting of neural scaling laws.",
@@ -66,10 +100,67 @@ SAMPLER = typer.Option("nutpie", help="nutpie | pymc")
 DRAWS = typer.Option(1000, min=1)
 TUNE = typer.Option(1000, min=0)
 CHAINS = typer.Option(4, min=1)
-SEED = typer.Option(0)
+SEED = typer.Option(0, min=0, help="Seed of every random draw (an integer >= 0).")
 
 
-def _fail(exc: BaseException, code: int) -> None:
+# ------------------------------------------------------------------ option values
+def _number(
+    unit: str, *, low: float = 0.0, high: float = math.inf, closed: bool = False
+) -> Callable[[str], float]:
+    """Parser of a float option: finite, above ``low`` (or equal when ``closed``), <= ``high``.
+
+    Typer calls it on each value of the option (on every item of a list option); a bad
+    value raises :class:`typer.BadParameter`, which names the option on one line.
+    """
+    above = f">= {low:g}" if closed else f"> {low:g}"
+    wanted = f"a finite number {above}" + (f" and <= {high:g}" if high < math.inf else "")
+    wanted += f" ({unit})" if unit else ""
+
+    def parse(value) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        low_ok = number >= low if closed else number > low
+        if not (math.isfinite(number) and low_ok and number <= high):
+            raise typer.BadParameter(f"must be {wanted}; got {value!r}")
+        return number
+
+    return parse
+
+
+def _choice(names: Sequence[str]) -> Callable[[str], str]:
+    """Parser of an option that takes one of ``names``."""
+
+    def parse(value) -> str:
+        if str(value) not in names:
+            raise typer.BadParameter(f"must be one of {', '.join(names)}; got {value!r}")
+        return str(value)
+
+    return parse
+
+
+#: Model sizes, token counts, FLOP and ratios: all finite and > 0.
+PARAMETERS = _number("parameters")
+TOKENS = _number("tokens")
+FLOP = _number("FLOP")
+RATIO = _number("tokens per parameter")
+LOSS = _number("nats/token")
+CI_PROB = _number("probability", low=0.01, high=0.99, closed=True)
+
+FORMATS = ("table", "csv", "json")
+FORMAT = typer.Option(
+    "table",
+    "--format",
+    parser=_choice(FORMATS),
+    help=(
+        "table: a table for people. csv or json (a list of records): the same rows, numbers "
+        "unrounded, on stdout for programs; messages go to stderr."
+    ),
+)
+
+
+def _fail(exc: BaseException | str, code: int) -> None:
     err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
@@ -89,20 +180,172 @@ def _check_outputs(paths: list[Path], force: bool) -> None:
         _fail(FileExistsError(f"{', '.join(existing)} exists; pass --force to replace"), EXIT_INPUT)
 
 
-def _diagnostics_table(table) -> Table:
-    out = Table(title="sampler diagnostics", show_lines=False)
-    for column in ("parameter", "r_hat", "ess_bulk", "ess_tail"):
-        out.add_column(column, justify="left" if column == "parameter" else "right")
+def _print_diagnostics(table, fmt: str = "table") -> None:
+    """Print a diagnostics table (:func:`forecast.diagnostics.diagnostics`) in ``fmt``."""
     frame = table.to_dataframe()
     frame = frame[~frame.index.str.startswith("log_")] if len(frame) > 40 else frame
-    for name, row in frame.iterrows():
-        values = (f"{row.r_hat:.3f}", f"{row.ess_bulk:.0f}", f"{row.ess_tail:.0f}")
-        out.add_row(escape(str(name)), *values)
-    out.caption = (
+    data = frame.rename_axis("parameter").reset_index()[
+        ["parameter", "r_hat", "ess_bulk", "ess_tail"]
+    ]
+    cells = data.assign(
+        r_hat=data["r_hat"].map("{:.3f}".format),
+        ess_bulk=data["ess_bulk"].map("{:.0f}".format),
+        ess_tail=data["ess_tail"].map("{:.0f}".format),
+    )
+    caption = (
         f"divergences: {table.attrs['divergences']}  |  min E-BFMI: {table.attrs['ebfmi_min']:.2f}"
         f"  |  {'PASSED' if table.attrs['passed'] else 'FAILED: ' + '; '.join(failures(table))}"
     )
-    return out
+    _print_table(
+        data,
+        fmt,
+        cells=cells,
+        title="sampler diagnostics",
+        caption=caption,
+        keys=["parameter"],
+        right=["r_hat", "ess_bulk", "ess_tail"],
+    )
+
+
+# ------------------------------------------------------------------ tables
+def _messages(fmt: str) -> Console:
+    """Return the console for progress and messages: stdout for a table, else stderr."""
+    return console if fmt == "table" else err_console
+
+
+def _cell(value) -> str:
+    """Format one value for a table cell: ``-`` for missing, 3 significant digits for floats."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _widths(header: str, cells: pd.Series, *, wrap: bool) -> tuple[int, int]:
+    """Return the columns a table column needs at least, and at most.
+
+    At least its longest word if it may wrap, else its longest line; at most its longest
+    line.
+    """
+    lines = [line for text in (header, *cells.astype(str)) for line in text.splitlines()]
+    widest = max((cell_len(line) for line in lines), default=1)
+    if not wrap:
+        return widest, widest
+    return max((cell_len(word) for line in lines for word in line.split()), default=1), widest
+
+
+def _fill(low: dict, high: dict, room: int) -> dict:
+    """Share ``room`` columns among the wrapping columns.
+
+    Each gets its ``low``; the rest is handed out one column at a time to those below
+    their ``high``.
+    """
+    widths = dict(low)
+    room -= sum(low.values())
+    while room > 0:
+        hungry = [name for name in widths if widths[name] < high[name]]
+        if not hungry:
+            break
+        for name in hungry[:room]:
+            widths[name] += 1
+        room -= min(room, len(hungry))
+    return widths
+
+
+def _print_table(
+    data: pd.DataFrame,
+    fmt: str,
+    *,
+    title: str,
+    cells: pd.DataFrame | None = None,
+    caption: str = "",
+    keys: Sequence[str] = (),
+    right: Sequence[str] = (),
+    wrap: Sequence[str] = (),
+    optional: Sequence[str] = (),
+) -> None:
+    r"""Print a table: rich for people, or ``data`` as CSV / JSON records for programs.
+
+    ``data`` holds the numbers (written whole under csv and json; ``pd.read_csv`` and
+    ``pd.read_json(orient="records")`` read them back); ``cells`` holds the text shown in
+    the table (default: ``data`` formatted by :func:`_cell`), with the same columns, whose
+    names are the headers (``\n`` breaks a header). In the table, no cell is ever cut:
+
+    - ``keys`` (names, e.g. a dataset or a scenario) are never shortened, are repeated in
+      every split table, and wrap (at spaces) only if also in ``wrap``;
+    - columns in ``wrap`` (prose, intervals) wrap at spaces, all others stay on one line;
+    - when the table is wider than the terminal, the ``optional`` columns are left out, in
+      that order, until it fits (the caption says which), and if it is still too wide its
+      other columns are split into several tables, each repeating the ``keys``.
+    """
+    if fmt != "table":
+        if fmt == "csv":
+            text = data.to_csv(index=False)
+        else:
+            records = [
+                {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+                for row in data.to_dict("records")
+            ]
+            text = json.dumps(records, default=str) + "\n"
+        typer.echo(text, nl=False)
+        return
+    cells = data.map(_cell) if cells is None else cells
+    sizes = {c: _widths(str(c), cells[c], wrap=c in wrap) for c in cells.columns}
+    need = {c: low for c, (low, _) in sizes.items()}
+
+    def width(columns) -> int:  # borders and one space of padding either side of each cell
+        return sum(need[c] for c in columns) + 3 * len(columns) + 1
+
+    limit = console.width
+    columns = list(cells.columns)
+    dropped = []
+    for name in optional:
+        if width(columns) <= limit:
+            break
+        columns.remove(name)
+        dropped.append(" ".join(str(name).split()))
+    others = [c for c in columns if c not in keys]
+    chunks: list[list] = [[]]
+    for name in others:
+        if chunks[-1] and width([*keys, *chunks[-1], name]) > limit:
+            chunks.append([])
+        chunks[-1].append(name)
+    for i, chunk in enumerate(chunks):
+        table = Table(title=title if i == 0 else None)
+        shown = [c for c in columns if c in keys or c in chunk]
+        # Fixed widths for the wrapping columns, none below its longest word: left to
+        # itself, rich narrows the widest column first, and would fold a long word.
+        wrapping = [c for c in shown if c in wrap]
+        fixed = width([c for c in shown if c not in wrap]) + 3 * len(wrapping)
+        given = _fill(
+            {c: need[c] for c in wrapping}, {c: sizes[c][1] for c in wrapping}, limit - fixed
+        )
+        for name in shown:
+            table.add_column(
+                str(name),
+                justify="right" if name in right else "left",
+                no_wrap=name not in wrap,
+                overflow="fold",
+                min_width=need[name],
+                width=given.get(name),
+            )
+        for _, row in cells[shown].iterrows():
+            table.add_row(*[Text(str(v)) for v in row])
+        console.print(table)
+    if dropped:
+        caption += (
+            f"{'; ' if caption else ''}left out at this width: {', '.join(dropped)} "
+            "(widen the terminal, or use --format csv)"
+        )
+    if caption:
+        console.print(Text(caption, style="italic"))
+
+
+def _check_group(group: str | None, labels: list[str]) -> None:
+    """Refuse a ``--group`` that is not a group of the fit (a ConfigError, one line)."""
+    if group is not None and group not in labels:
+        raise ConfigError(
+            f"--group {group!r} is not a group of the fit; its groups are {', '.join(labels)}"
+        )
 
 
 def _runs_source(data: Path | None, dataset: str | None, query: str | None):
@@ -125,22 +368,36 @@ def _runs_source(data: Path | None, dataset: str | None, query: str | None):
 
 
 def _floats(text: str, name: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ConfigError(f"--{name} must be comma-separated numbers, got {text!r}") from None
+    """Parse the comma-separated numbers of option ``--name``; each finite and > 0."""
+    values = []
+    for item in (v.strip() for v in text.split(",")):
+        if not item:
+            continue
+        try:
+            value = float(item)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(
+                f"--{name} must be comma-separated finite numbers > 0, got {item!r} in {text!r}"
+            )
+        values.append(value)
+    return values
 
 
 def _named_values(pairs: list[str]) -> dict[str, float]:
+    """Parse ``--param NAME=VALUE`` pairs; each value a finite number."""
     out = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         try:
             number = float(value)
         except ValueError:
-            number = None
-        if not sep or number is None or not name.strip():
-            raise ConfigError(f"--param takes NAME=VALUE (e.g. alpha=0.35), got {pair!r}")
+            number = math.nan
+        if not sep or not math.isfinite(number) or not name.strip():
+            raise ConfigError(
+                f"--param takes NAME=VALUE with a finite number (e.g. alpha=0.35), got {pair!r}"
+            )
         out[name.strip()] = number
     return out
 

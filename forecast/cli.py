@@ -20,30 +20,40 @@ from pathlib import Path
 
 import pandas as pd
 import typer
-from rich.table import Table
 
 from forecast._cli_common import (  # noqa: F401  (helpers stay importable from forecast.cli)
     CHAINS,
+    CI_PROB,
     DATA,
     DATASET,
     DRAWS,
     EXIT_CONVERGENCE,
     EXIT_INPUT,
+    FLOP,
+    FORMAT,
     GROUPS,
     LAW,
     LIKELIHOOD,
+    LOSS,
+    PARAMETERS,
     POOLED,
     PRIORS,
+    RATIO,
     SAMPLER,
     SEED,
+    TOKENS,
     TUNE,
+    _check_group,
     _check_outputs,
-    _diagnostics_table,
     _fail,
     _fit_config,
     _floats,
     _guard,
+    _messages,
     _named_values,
+    _number,
+    _print_diagnostics,
+    _print_table,
     _runs_source,
     app,
     console,
@@ -53,6 +63,7 @@ from forecast.catalog import list_datasets, load_dataset
 from forecast.diagnostics import failures
 from forecast.errors import ConvergenceError, ConvergenceWarning
 from forecast.fit import fit as run_fit
+from forecast.fit import group_labels
 from forecast.io import load, save, write_atomic
 
 
@@ -79,8 +90,13 @@ def fit_command(
     strict: bool = typer.Option(
         False, help="When diagnostics fail, write nothing and exit 3 (default: warn)."
     ),
+    fmt: str = FORMAT,
 ) -> None:
-    """Fit a hierarchical scaling law; write the posterior (NetCDF) and a figure."""
+    """Fit a hierarchical scaling law; write the posterior (NetCDF) and a figure.
+
+    Prints the sampler diagnostics (``--format csv|json``: as data on stdout).
+    """
+    say = _messages(fmt)
     figure = figure or out.with_suffix(".png")
     _check_outputs([out, figure], force)
 
@@ -98,16 +114,14 @@ def fit_command(
             tune=tune,
             chains=chains,
         )
-        console.print(
-            f"fitting {len(runs)} runs, law={law}, priors={priors}, groups={groups or '-'}"
-        )
+        say.print(f"fitting {len(runs)} runs, law={law}, priors={priors}, groups={groups or '-'}")
         with warnings.catch_warnings():
             # reported below, with the diagnostics table, as one line
             warnings.simplefilter("ignore", ConvergenceWarning)
             return run_fit(runs, config=config, strict=False)
 
     result = _guard(work)
-    console.print(_diagnostics_table(result.diagnostics))
+    _print_diagnostics(result.diagnostics, fmt)
     if not result.converged:
         problem = ConvergenceError(
             "sampler diagnostics failed: " + "; ".join(failures(result.diagnostics))
@@ -124,30 +138,65 @@ def fit_command(
     fig = plot_fit(result)
     write_atomic(figure, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)
-    console.print(f"wrote {out} and {figure}")
+    say.print(f"wrote {out} and {figure}")
 
 
 @app.command("inspect")
-def inspect_command(posterior: Path = typer.Argument(..., help="A NetCDF written by `fit`.")):
-    """Show the config, versions and diagnostics stored in a saved fit."""
+def inspect_command(
+    posterior: Path = typer.Argument(..., help="A NetCDF written by `fit`."),
+    fmt: str = FORMAT,
+):
+    """Show the config, versions and diagnostics stored in a saved fit.
+
+    ``--format csv|json`` prints the diagnostics table only, as data.
+    """
     result = _guard(lambda: load(posterior))
-    console.print_json(json.dumps(result.config.to_dict()))
-    console.print(f"runs: {len(result.runs)}  groups: {', '.join(result.groups)}")
-    console.print(_diagnostics_table(result.diagnostics))
+    if fmt == "table":
+        console.print_json(json.dumps(result.config.to_dict()))
+        console.print(f"runs: {len(result.runs)}  groups: {', '.join(result.groups)}")
+    _print_diagnostics(result.diagnostics, fmt)
+
+
+def _span(low: float, high: float) -> str:
+    """Format a range in two significant digits, ``7.1e6–8.7e9``; ``-`` if missing."""
+    if pd.isna(low) or pd.isna(high):
+        return "-"
+
+    def compact(value: float) -> str:
+        mantissa, _, exponent = f"{value:.2g}".partition("e")
+        return f"{mantissa}e{int(exponent)}" if exponent else mantissa
+
+    return f"{compact(low)}\N{EN DASH}{compact(high)}"
 
 
 @app.command("datasets")
-def datasets_command() -> None:
+def datasets_command(fmt: str = FORMAT) -> None:
     """List the bundled datasets with rows, groups, N and D ranges and license."""
     frame = _guard(list_datasets)
-    table = Table(title="bundled datasets")
-    for column in frame.columns:
-        table.add_column(str(column))
-    for _, row in frame.iterrows():
-        table.add_row(
-            *["-" if pd.isna(v) else f"{v:.3g}" if isinstance(v, float) else str(v) for v in row]
-        )
-    console.print(table)
+    cells = pd.DataFrame(
+        {
+            "name": frame["name"],
+            "kind": frame["kind"],
+            "rows": frame["rows"].astype(str),
+            "groups": frame["groups"].astype(str),
+            "group\ncolumn": frame["default_group"].fillna("-"),
+            "N (parameters)": [_span(*v) for v in frame[["N_min", "N_max"]].values],
+            "D (tokens)": [_span(*v) for v in frame[["D_min", "D_max"]].values],
+            "license": frame["license"],
+            "title": frame["title"],
+        }
+    )
+    _print_table(
+        frame,
+        fmt,
+        cells=cells,
+        title="bundled datasets",
+        caption="load one with --dataset NAME",
+        keys=["name"],
+        right=["rows", "groups"],
+        wrap=["license", "title"],
+        optional=["title", "group\ncolumn", "kind", "D (tokens)"],
+    )
 
 
 def _exhaustion_cell(result, name: str, fmt: str, index=None) -> str:
@@ -159,61 +208,29 @@ def _exhaustion_cell(result, name: str, fmt: str, index=None) -> str:
     return f"{float(median):{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
 
 
-@app.command("exhaustion")
-def exhaustion_command(
-    posterior: Path = typer.Argument(..., help="A NetCDF written by `fit`."),
-    params: float = typer.Option(1e13, "--params", help="Model size N (parameters)."),
-    stock_median: float = typer.Option(3e14, help="Median stock of usable text (tokens)."),
-    stock_low: float = typer.Option(1e14, help="Lower end of the stock's 90% interval (tokens)."),
-    stock_high: float = typer.Option(1e15, help="Upper end of the stock's 90% interval (tokens)."),
-    tokens_per_param: list[float] = typer.Option(
-        [20.0, 100.0], "--tokens-per-param", help="Fixed-ratio scenarios (repeatable)."
-    ),
-    trend: bool = typer.Option(
-        True, "--trend/--no-trend", help="Fit the dataset-size trend (epoch_notable) for years."
-    ),
-    group: str = typer.Option(None, help="Group of the fit (default: a new group)."),
-    seed: int = typer.Option(0),
-    out: Path = typer.Option(Path("exhaustion.nc"), help="NetCDF result to write."),
-    figure: Path = typer.Option(None, help="Figure to write (default: OUT with .png)."),
-    force: bool = typer.Option(False, help="Replace existing outputs."),
-) -> None:
-    """Compare the tokens a model of N parameters needs with the stock of human text."""
-    from forecast import _idata
-    from forecast.exhaustion import StockPrior, exhaustion
-    from forecast.trend import fit_dataset_trend
+#: Columns of the exhaustion table: result variable, header, number format.
+_EXHAUSTION_COLUMNS = [
+    ("D_needed", "tokens needed", ".3g"),
+    ("epochs_needed", "epochs over\nstock", ".3g"),
+    ("loss_penalty", "loss penalty\n(nats/token)", ".2g"),
+    ("year_needed", "year needed", ".1f"),
+]
 
-    figure = figure or out.with_suffix(".png")
-    _check_outputs([out, figure], force)
 
-    def work():
-        result = load(posterior)
-        stock = StockPrior(median=stock_median, lower=stock_low, upper=stock_high, ci_prob=0.9)
-        scenarios = {"compute_optimal": "compute_optimal"}
-        scenarios.update({f"{r:g}_tokens_per_param": float(r) for r in tokens_per_param})
-        fitted = None
-        if trend:
-            console.print("fitting the frontier dataset-size trend (epoch_notable) ...")
-            fitted = fit_dataset_trend(load_dataset("epoch_notable"), seed=seed)
-        return exhaustion(
-            result, N=params, stock=stock, scenarios=scenarios, trend=fitted, group=group, seed=seed
-        )
-
-    ds = _guard(work)
-    table = Table(title=f"data exhaustion, N = {params:.3g} parameters")
-    columns = ["scenario", "tokens needed", "P(exhausted)", "epochs over stock", "loss penalty"]
-    years = "year_needed" in ds
-    for column in columns + (["year needed"] if years else []):
-        table.add_column(column, justify="left" if column == "scenario" else "right")
-    for i, name in enumerate(ds["scenario"].values):
-        row = [
-            str(name),
-            _exhaustion_cell(ds, "D_needed", ".3g", i),
-            f"{float(ds['p_exhausted'][i]):.3f}",
-            _exhaustion_cell(ds, "epochs_needed", ".3g", i),
-            _exhaustion_cell(ds, "loss_penalty", ".2g", i),
+def _print_exhaustion(ds, fmt: str) -> None:
+    """Print an exhaustion result, one row per scenario: median [interval] of each quantity."""
+    columns = [c for c in _EXHAUSTION_COLUMNS if f"{c[0]}_median" in ds]
+    data = pd.DataFrame({"scenario": [str(s) for s in ds["scenario"].values]})
+    cells = data.copy()
+    data["p_exhausted"] = ds["p_exhausted"].values
+    cells["P(exhausted)"] = [f"{v:.3f}" for v in ds["p_exhausted"].values]
+    for name, header, number in columns:
+        data[f"{name}_median"] = ds[f"{name}_median"].values
+        for bound in ("lower", "upper"):
+            data[f"{name}_{bound}"] = ds[f"{name}_ci"].sel(ci_bound=bound).values
+        cells[header] = [
+            _exhaustion_cell(ds, name, number, i).replace(" [", "\n[") for i in range(len(data))
         ]
-        table.add_row(*row + ([_exhaustion_cell(ds, "year_needed", ".1f", i)] if years else []))
     caption = (
         f"median [{ds.attrs['ci_prob']:.0%} interval]; "
         f"stock {_exhaustion_cell(ds, 'stock', '.3g')} tokens"
@@ -223,45 +240,164 @@ def exhaustion_command(
             f"; frontier reaches the stock in {_exhaustion_cell(ds, 'exhaustion_year', '.1f')}"
             f"; growth {_exhaustion_cell(ds, 'growth_per_year', '.2f')}x/yr"
         )
-    table.caption = caption
-    console.print(table)
+    _print_table(
+        data,
+        fmt,
+        cells=cells,
+        title=f"data exhaustion, N = {float(ds.attrs['N']):.3g} parameters",
+        caption=caption,
+        keys=["scenario"],
+        right=[c for c in cells.columns if c != "scenario"],
+        wrap=[header for _, header, _ in columns],
+    )
+
+
+@app.command("exhaustion")
+def exhaustion_command(
+    posterior: Path = typer.Argument(..., help="A NetCDF written by `fit`."),
+    params: float = typer.Option(
+        1e13, "--params", parser=PARAMETERS, help="Model size N (parameters)."
+    ),
+    stock_median: float = typer.Option(
+        3e14, parser=TOKENS, help="Median stock of usable text (tokens)."
+    ),
+    stock_low: float = typer.Option(
+        1e14, parser=TOKENS, help="Lower end of the stock's 90% interval (tokens)."
+    ),
+    stock_high: float = typer.Option(
+        1e15, parser=TOKENS, help="Upper end of the stock's 90% interval (tokens)."
+    ),
+    tokens_per_param: list[float] = typer.Option(
+        [20.0, 100.0],
+        "--tokens-per-param",
+        parser=RATIO,
+        help="Fixed-ratio scenarios (repeatable).",
+    ),
+    trend: bool = typer.Option(
+        True, "--trend/--no-trend", help="Fit the dataset-size trend (epoch_notable) for years."
+    ),
+    group: str = typer.Option(None, help="Group of the fit (default: a new group)."),
+    seed: int = SEED,
+    out: Path = typer.Option(Path("exhaustion.nc"), help="NetCDF result to write."),
+    figure: Path = typer.Option(None, help="Figure to write (default: OUT with .png)."),
+    force: bool = typer.Option(False, help="Replace existing outputs."),
+    fmt: str = FORMAT,
+) -> None:
+    """Compare the tokens a model of N parameters needs with the stock of human text."""
+    from forecast import _idata
+    from forecast.exhaustion import StockPrior, exhaustion
+    from forecast.trend import fit_dataset_trend
+
+    say = _messages(fmt)
+    figure = figure or out.with_suffix(".png")
+    _check_outputs([out, figure], force)
+
+    def work():
+        result = load(posterior)
+        _check_group(group, result.groups)
+        stock = StockPrior(median=stock_median, lower=stock_low, upper=stock_high, ci_prob=0.9)
+        scenarios = {"compute_optimal": "compute_optimal"}
+        scenarios.update({f"{r:g}_tokens_per_param": float(r) for r in tokens_per_param})
+        fitted = None
+        if trend:
+            say.print("fitting the frontier dataset-size trend (epoch_notable) ...")
+            fitted = fit_dataset_trend(load_dataset("epoch_notable"), seed=seed)
+        return exhaustion(
+            result, N=params, stock=stock, scenarios=scenarios, trend=fitted, group=group, seed=seed
+        )
+
+    ds = _guard(work)
+    _print_exhaustion(ds, fmt)
     write_atomic(out, lambda tmp: _idata.dataset_to_netcdf(ds, tmp))
     from forecast.plots import plot_exhaustion
 
     fig = plot_exhaustion(ds)
     write_atomic(figure, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
-    console.print(f"wrote {out} and {figure}")
+    say.print(f"wrote {out} and {figure}")
+
+
+def _print_forecast(summary, fmt: str) -> None:
+    """Print a forecast: quantities x scenarios and P(loss < x), or its numbers as data."""
+    from forecast.report import forecast_frame, forecast_table, probability_table
+
+    title = (
+        f"forecast at N = {summary.attrs['N']:.3g} parameters ({summary.attrs['law']}, "
+        f"{summary.attrs['group']})"
+    )
+    if fmt != "table":
+        _print_table(forecast_frame(summary), fmt, title=title)
+        return
+    main = forecast_table(summary).T.rename_axis("quantity").reset_index()
+    main = main.map(lambda v: str(v).replace(" [", "\n["))
+    scenarios = list(main.columns[1:])
+    _print_table(
+        main,
+        fmt,
+        title=title,
+        caption=(
+            f"posterior median [{summary.attrs['ci_prob']:.0%} equal-tailed interval]; loss = mean "
+            f"curve; C = {summary.attrs['flop_per_param_token']:g}ND; dL = loss drop per 10x"
+        ),
+        keys=["quantity"],
+        right=scenarios,
+        wrap=["quantity", *scenarios],
+    )
+    probs = probability_table(summary).map("{:.3f}".format).reset_index()
+    _print_table(
+        probs,
+        fmt,
+        title="P(mean-curve loss < x), x in nats/token",
+        keys=["scenario"],
+        right=list(probs.columns[1:]),
+    )
 
 
 @app.command("forecast")
 def forecast_command(
     posterior: Path = typer.Argument(..., help="A NetCDF written by `fit`."),
-    params: float = typer.Option(1e13, "--params", help="Model size N (parameters)."),
-    tokens_per_param: list[float] = typer.Option(
-        None, "--tokens-per-param", help="Tokens-per-parameter scenarios (repeatable)."
+    params: float = typer.Option(
+        1e13, "--params", parser=PARAMETERS, help="Model size N (parameters)."
     ),
-    tokens: list[float] = typer.Option(None, "--tokens", help="D (tokens) scenarios at N."),
-    compute: list[float] = typer.Option(None, "--compute", help="C (FLOP) scenarios at N."),
+    tokens_per_param: list[float] = typer.Option(
+        None,
+        "--tokens-per-param",
+        parser=RATIO,
+        help="Tokens-per-parameter scenarios (repeatable).",
+    ),
+    tokens: list[float] = typer.Option(
+        None, "--tokens", parser=TOKENS, help="D (tokens) scenarios at N."
+    ),
+    compute: list[float] = typer.Option(
+        None, "--compute", parser=FLOP, help="C (FLOP) scenarios at N."
+    ),
     budget: list[float] = typer.Option(
-        None, "--budget", help="C (FLOP) allocated compute-optimally, N free (repeatable)."
+        None,
+        "--budget",
+        parser=FLOP,
+        help="C (FLOP) allocated compute-optimally, N free (repeatable).",
     ),
     group: str = typer.Option(None, help="Group of the fit (default: a new group)."),
-    ci_prob: float = typer.Option(0.9, min=0.01, max=0.99, help="Interval probability."),
+    ci_prob: float = typer.Option(0.9, parser=CI_PROB, help="Interval probability, 0.01 to 0.99."),
     threshold: list[float] = typer.Option(
-        None, "--threshold", help="Loss x (nats/token) for P(loss < x) (repeatable)."
+        None,
+        "--threshold",
+        parser=LOSS,
+        help="Loss x (nats/token) for P(loss < x) (repeatable).",
     ),
-    flop_per_param_token: float = typer.Option(6.0, help="k in C = k N D."),
-    seed: int = typer.Option(0),
+    flop_per_param_token: float = typer.Option(
+        6.0, parser=_number("FLOP per parameter and token"), help="k in C = k N D."
+    ),
+    seed: int = SEED,
     out: Path = typer.Option(None, help="NetCDF summary to write."),
     figure: Path = typer.Option(None, help="Loss-vs-compute figure (PNG) to write."),
     force: bool = typer.Option(False, help="Replace existing outputs."),
+    fmt: str = FORMAT,
 ) -> None:
     """Forecast loss, tokens and compute at N for compute-optimal and fixed-ratio scenarios.
 
     Without scenario options: compute-optimal, 20 and 100 tokens/param.
     """
     from forecast import _idata
-    from forecast.report import rich_tables
     from forecast.scenarios import Scenario, forecast
 
     _check_outputs([p for p in (out, figure) if p is not None], force)
@@ -275,6 +411,7 @@ def forecast_command(
 
     def work():
         result = load(posterior)
+        _check_group(group, result.groups)
         summary = forecast(
             result,
             N=params,
@@ -288,17 +425,17 @@ def forecast_command(
         return result, summary
 
     result, summary = _guard(work)
-    for table in rich_tables(summary):
-        console.print(table)
+    _print_forecast(summary, fmt)
+    say = _messages(fmt)
     if out is not None:
         write_atomic(out, lambda tmp: _idata.dataset_to_netcdf(summary, tmp))
-        console.print(f"wrote {out}")
+        say.print(f"wrote {out}")
     if figure is not None:
         from forecast.report import forecast_figure
 
         fig = forecast_figure(result, summary, group=group)
         write_atomic(figure, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
-        console.print(f"wrote {figure}")
+        say.print(f"wrote {figure}")
 
 
 @app.command("report")
@@ -316,25 +453,33 @@ def report_command(
     tune: int = TUNE,
     chains: int = CHAINS,
     seed: int = SEED,
-    params: float = typer.Option(1e13, "--params", help="Model size N (parameters)."),
+    params: float = typer.Option(
+        1e13, "--params", parser=PARAMETERS, help="Model size N (parameters)."
+    ),
     tokens_per_param: list[float] = typer.Option(
-        [20.0, 100.0], "--tokens-per-param", help="Tokens-per-parameter scenarios."
+        [20.0, 100.0], "--tokens-per-param", parser=RATIO, help="Tokens-per-parameter scenarios."
     ),
     group: str = typer.Option(None, help="Group to forecast (default: a new group)."),
-    ci_prob: float = typer.Option(0.9, min=0.01, max=0.99, help="Interval probability."),
+    ci_prob: float = typer.Option(0.9, parser=CI_PROB, help="Interval probability, 0.01 to 0.99."),
     out: Path = typer.Option(Path("report"), "--out", help="Output directory."),
     force: bool = typer.Option(False, help="Replace existing outputs."),
+    fmt: str = FORMAT,
 ) -> None:
-    """Fit, forecast, draw figures and write report.md, the posterior and the forecast."""
+    """Fit, forecast, draw figures and write report.md, the posterior and the forecast.
+
+    Prints the diagnostics and the forecast (``--format csv|json``: the forecast as data;
+    the diagnostics are in report.md).
+    """
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from forecast.report import report, rich_tables
+    from forecast.report import report
     from forecast.scenarios import Scenario
 
+    say = _messages(fmt)
     scenarios = [Scenario("compute_optimal")]
     scenarios += [Scenario("tokens_per_param", r) for r in tokens_per_param]
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=console) as bar:
+    with Progress(*columns, TimeElapsedColumn(), console=say) as bar:
         task = bar.add_task("reading runs", total=1)
 
         def step(done: int, total: int, name: str) -> None:
@@ -355,6 +500,7 @@ def report_command(
                 chains=chains,
                 progress=False,
             )
+            _check_group(group, group_labels(runs, config))  # before fitting, not after
             where = f"dataset {dataset}" if dataset else str(data)
             return report(
                 runs,
@@ -371,10 +517,10 @@ def report_command(
 
         made = _guard(work)
         bar.update(task, completed=1, total=1, description="done")
-    console.print(_diagnostics_table(made.fit.diagnostics))
-    for table in rich_tables(made.forecast):
-        console.print(table)
-    console.print(f"wrote {made.files['report']} and {len(made.files) - 1} files in {out}")
+    if fmt == "table":
+        _print_diagnostics(made.fit.diagnostics, fmt)
+    _print_forecast(made.forecast, fmt)
+    say.print(f"wrote {made.files['report']} and {len(made.files) - 1} files in {out}")
 
 
 # Registers sensitivity, simulate, suggest and backtest; imported last so that

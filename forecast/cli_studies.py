@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import typer
-from rich.table import Table
 
 from forecast._cli_common import (
     DATA,
     DATASET,
     EXIT_INPUT,
+    FLOP,
+    FORMAT,
+    PARAMETERS,
     POOLED,
     SEED,
     _check_outputs,
@@ -22,10 +25,12 @@ from forecast._cli_common import (
     _fit_config,
     _floats,
     _guard,
+    _messages,
     _named_values,
+    _number,
+    _print_table,
     _runs_source,
     app,
-    console,
     err_console,
 )
 from forecast.io import load, write_atomic
@@ -45,6 +50,7 @@ def sensitivity_command(
         False, help="Replace existing study.nc / tornado.png / heatmap.png."
     ),
     refit: bool = typer.Option(False, help="Refit configurations cached in OUT."),
+    fmt: str = FORMAT,
 ) -> None:
     """Fit every configuration of a sensitivity study on Dask; write study.nc and figures."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -53,12 +59,13 @@ def sensitivity_command(
     from forecast.sensitivity import STUDY_FILE, axis_effects, sensitivity
     from forecast.study import load_study
 
+    say = _messages(fmt)
     spec = _guard(lambda: load_study(study))
     out = out or Path(f"sensitivity-{spec.name}")
     figures = {"tornado": out / "tornado.png", "heatmap": out / "heatmap.png"}
     _check_outputs([out / STUDY_FILE, *figures.values()], force)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=console, transient=False) as bar:
+    with Progress(*columns, TimeElapsedColumn(), console=say, transient=False) as bar:
         job = bar.add_task("configurations", total=None)
 
         def report(done: int, total: int, label: str) -> None:
@@ -77,23 +84,39 @@ def sensitivity_command(
             )
         except (OSError, TimeoutError) as exc:  # no scheduler at --scheduler
             _fail(exc, EXIT_INPUT)
-    console.print(
+    say.print(
         f"{result.attrs['n_configurations']} configurations: {result.attrs['n_fits_run']} fits "
         f"run, {result.attrs['n_reused']} reused, {result.attrs['n_failed']} failed"
     )
     effects = axis_effects(result)
-    table = Table(title=f"{effects.attrs['long_name']}: posterior median, by choice")
-    for column in ("axis", "lowest", "highest", f"range ({effects.attrs['units']})"):
-        table.add_column(column)
-    for axis in effects["axis"].values:
-        row = effects.sel(axis=axis)
-        table.add_row(
-            str(axis),
-            f"{float(row['low']):.4f} ({row['low_value'].item()})",
-            f"{float(row['high']):.4f} ({row['high_value'].item()})",
-            f"{float(row['range']):.4f}",
-        )
-    console.print(table)
+    units = effects.attrs["units"]
+    data = pd.DataFrame(
+        {
+            "axis": [str(a) for a in effects["axis"].values],
+            "lowest": effects["low"].values,
+            "lowest_choice": [str(v) for v in effects["low_value"].values],
+            "highest": effects["high"].values,
+            "highest_choice": [str(v) for v in effects["high_value"].values],
+            "range": effects["range"].values,
+        }
+    )
+    cells = pd.DataFrame(
+        {
+            "axis": data["axis"],
+            "lowest": [f"{v:.4f} ({c})" for v, c in data[["lowest", "lowest_choice"]].values],
+            "highest": [f"{v:.4f} ({c})" for v, c in data[["highest", "highest_choice"]].values],
+            f"range\n({units})": data["range"].map("{:.4f}".format),
+        }
+    )
+    _print_table(
+        data,
+        fmt,
+        cells=cells,
+        title=f"{effects.attrs['long_name']}: posterior median, by choice",
+        keys=["axis"],
+        right=[f"range\n({units})"],
+        wrap=["lowest", "highest"],
+    )
     failed = result["status"].values == "failed"
     for message in sorted(set(result["error"].values[failed])):
         err_console.print(f"[bold red]failed configuration:[/] {message}", highlight=False)
@@ -102,7 +125,7 @@ def sensitivity_command(
     if len([d for d in result["status"].dims if result.sizes[d] > 1]) >= 2:
         heat = plot_sensitivity_heatmap(result)
         write_atomic(figures["heatmap"], lambda tmp: heat.savefig(tmp, dpi=120, format="png"))
-    console.print(f"wrote {out / STUDY_FILE} and figures in {out}")
+    say.print(f"wrote {out / STUDY_FILE} and figures in {out}")
 
 
 @app.command("simulate")
@@ -115,15 +138,17 @@ def simulate_command(
     tokens_per_param: str = typer.Option("5,10,20,40,80", help="D/N ratios (comma-separated)."),
     design: Path = typer.Option(None, help="CSV of N, D[, group, unique_tokens] (no ladder)."),
     noise: str = typer.Option("normal", help="normal | student_t (on log loss)."),
-    sigma: float = typer.Option(0.01, min=0.0, help="Noise SD on log loss."),
-    nu: float = typer.Option(4.0, help="Student-t degrees of freedom."),
-    seed: int = typer.Option(0),
+    sigma: float = typer.Option(
+        0.01, parser=_number("SD of log loss", closed=True), help="Noise SD on log loss."
+    ),
+    nu: float = typer.Option(
+        4.0, parser=_number("degrees of freedom"), help="Student-t degrees of freedom."
+    ),
+    seed: int = SEED,
     out: Path = typer.Option(Path("simulated.csv"), help="CSV of runs to write."),
     force: bool = typer.Option(False, help="Replace existing outputs."),
 ) -> None:
     """Simulate training runs from a known law (a ladder of sizes x tokens/param, or a CSV)."""
-    import pandas as pd
-
     from forecast.simulate import BESIROGLU_2024, ladder, simulate
 
     _check_outputs([out], force)
@@ -139,23 +164,28 @@ def simulate_command(
 
     runs = _guard(work)
     write_atomic(out, lambda tmp: runs.to_csv(tmp, index=False, float_format="%.10g"))
-    console.print(f"wrote {len(runs)} simulated runs ({law}, sigma={sigma:g}) to {out}")
+    _messages("table").print(f"wrote {len(runs)} simulated runs ({law}, sigma={sigma:g}) to {out}")
 
 
 @app.command("suggest")
 def suggest_command(
     posterior: Path = typer.Argument(..., help="A NetCDF written by `fit`."),
-    budget: float = typer.Option(..., "--budget", help="Largest run compute C = 6ND (FLOP)."),
+    budget: float = typer.Option(
+        ..., "--budget", parser=FLOP, help="Largest run compute C = 6ND (FLOP)."
+    ),
     group: str = typer.Option(None, help="Group of the new runs (required if several)."),
     target: str = typer.Option("loss", help="loss | E | alpha | beta"),
-    target_n: float = typer.Option(1e13, "--target-n", help="N (parameters) of the loss target."),
+    target_n: float = typer.Option(
+        1e13, "--target-n", parser=PARAMETERS, help="N (parameters) of the loss target."
+    ),
     rank_by: str = typer.Option("per_flop", help="per_flop | reduction"),
     outcomes: int = typer.Option(256, min=2, help="Simulated outcomes per candidate."),
     top: int = typer.Option(10, min=1, help="Rows to print."),
-    seed: int = typer.Option(0),
+    seed: int = SEED,
     out: Path = typer.Option(None, help="CSV of all ranked candidates."),
     figure: Path = typer.Option(None, help="Figure (PNG) of the candidates."),
     force: bool = typer.Option(False, help="Replace existing outputs."),
+    fmt: str = FORMAT,
 ) -> None:
     """Rank candidate runs by expected reduction of the forecast's variance per FLOP."""
     from forecast.design import suggest_runs
@@ -175,26 +205,36 @@ def suggest_command(
         )
     )
     frame = ranked.to_dataframe().reset_index(drop=True)
-    table = Table(title=f"next runs for: {ranked.attrs['target']} (group {ranked.attrs['group']})")
-    for column in ("rank", "N", "D", "C (FLOP)", "tokens/param", "var. reduction", "SD after"):
-        table.add_column(column, justify="right")
-    table.add_column("ESS (median)", justify="right")
-    for _, row in frame.head(top).iterrows():
-        table.add_row(
-            str(int(row["rank"])),
-            f"{row.N:.3g}",
-            f"{row.D:.3g}",
-            f"{row.C:.3g}",
-            f"{row.D / row.N:.3g}",
-            f"{row.relative_reduction:.1%}",
-            f"{row.expected_sd:.4g}",
-            f"{row.ess_median:.0f}" + (" (linear)" if row.method == "linear" else ""),
-        )
-    table.caption = (
-        f"current SD {ranked.attrs['current_variance'] ** 0.5:.4g} {ranked.attrs['target_units']}; "
-        f"ranked by {ranked.attrs['rank_by']}; {ranked.attrs['n_outcomes']} simulated outcomes"
+    shown = frame.head(top)
+    cells = pd.DataFrame(
+        {
+            "rank": shown["rank"].astype(int).astype(str),
+            "N": shown["N"].map("{:.3g}".format),
+            "D": shown["D"].map("{:.3g}".format),
+            "C (FLOP)": shown["C"].map("{:.3g}".format),
+            "tokens/\nparam": (shown["D"] / shown["N"]).map("{:.3g}".format),
+            "var.\nreduction": shown["relative_reduction"].map("{:.1%}".format),
+            "SD after": shown["expected_sd"].map("{:.4g}".format),
+            "ESS\n(median)": [
+                f"{e:.0f}" + (" (linear)" if m == "linear" else "")
+                for e, m in shown[["ess_median", "method"]].values
+            ],
+        }
     )
-    console.print(table)
+    _print_table(
+        shown,
+        fmt,
+        cells=cells,
+        title=f"next runs for: {ranked.attrs['target']} (group {ranked.attrs['group']})",
+        caption=(
+            f"current SD {ranked.attrs['current_variance'] ** 0.5:.4g} "
+            f"{ranked.attrs['target_units']}; ranked by {ranked.attrs['rank_by']}; "
+            f"{ranked.attrs['n_outcomes']} simulated outcomes"
+        ),
+        keys=["rank"],
+        right=list(cells.columns),
+        optional=["ESS\n(median)", "tokens/\nparam"],
+    )
     if out is not None:
         write_atomic(out, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.6g"))
     if figure is not None:
@@ -204,7 +244,7 @@ def suggest_command(
         write_atomic(figure, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     written = [str(p) for p in (out, figure) if p is not None]
     if written:
-        console.print(f"wrote {' and '.join(written)}")
+        _messages(fmt).print(f"wrote {' and '.join(written)}")
 
 
 @app.command("backtest")
@@ -224,6 +264,7 @@ def backtest_command(
     seed: int = SEED,
     out: Path = typer.Option(Path("backtest.nc"), help="NetCDF of scores (and OUT.png) to write."),
     force: bool = typer.Option(False, help="Replace existing outputs."),
+    fmt: str = FORMAT,
 ) -> None:
     """Fit the runs selected by --split, predict the rest; print coverage, error and CRPS."""
     from forecast._idata import dataset_to_netcdf
@@ -248,8 +289,19 @@ def backtest_command(
     runs = _guard(lambda: _runs_source(data, dataset, query))
     result = _guard(lambda: backtest(runs, split=split, config=config, n_bootstrap=n_bootstrap))
     summary = result[[v for v in result.data_vars if result[v].dims == ("model",)]]
-    console.print(summary.to_dataframe().to_string(float_format=lambda v: f"{v:.4f}"))
+    data = summary.to_dataframe().reset_index()
+    data["model"] = data["model"].astype(str)
+    _print_table(
+        data,
+        fmt,
+        cells=data.map(
+            lambda v: "-" if pd.isna(v) else f"{v:.4f}" if isinstance(v, float) else str(v)
+        ),
+        title=f"backtest scores, split {split}",
+        keys=["model"],
+        right=list(data.columns[1:]),
+    )
     write_atomic(out, lambda tmp: dataset_to_netcdf(result, tmp))
     fig = plot_calibration(result)
     write_atomic(out.with_suffix(".png"), lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
-    console.print(f"wrote {out} and {out.with_suffix('.png')}")
+    _messages(fmt).print(f"wrote {out} and {out.with_suffix('.png')}")

@@ -12,7 +12,11 @@ import matplotlib
 matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.cm import ScalarMappable  # noqa: E402
+from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from forecast.fit import Fit  # noqa: E402
@@ -39,7 +43,8 @@ def plot_fit(result: Fit, *, ci_prob: float = CI_PROB, max_groups: int = 6) -> F
 
     Each panel shows loss (nats/token) against training compute C = 6ND (FLOP) on log
     axes, the observed runs coloured by model size, and for each distinct model size
-    the posterior median of the mean curve with its equal-tailed ``ci_prob`` band.
+    the posterior median of the mean curve with its equal-tailed ``ci_prob`` band. One
+    colour bar, on a log scale shared by every panel, reads model size N (parameters).
 
     Parameters
     ----------
@@ -61,16 +66,20 @@ def plot_fit(result: Fit, *, ci_prob: float = CI_PROB, max_groups: int = 6) -> F
     if col is not None:
         counts = runs[col].astype(str).value_counts()
         labels = [g for g in counts.index if g in labels][:max_groups]
+    shown = runs if col is None else runs[runs[col].astype(str).isin(labels)]
     n = len(labels)
     ncols = min(3, n)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.2 * nrows), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(5.2 * ncols + 1.0, 4.2 * nrows), squeeze=False, layout="constrained"
+    )
     cmap = plt.get_cmap("viridis")
+    # One colour scale for every panel, so that one colour bar reads N everywhere.
+    low, high = float(shown["N"].min()), float(shown["N"].max())
+    norm = LogNorm(vmin=low, vmax=high if high > low else low * 10)
     for ax, label in zip(axes.flat, labels, strict=False):
         sub = runs if col is None else runs[runs[col].astype(str) == label]
         sizes = np.sort(sub["N"].unique())
-        log_n = np.log10(sizes)
-        span = (log_n.max() - log_n.min()) or 1.0
         group = label if len(result.groups) > 1 else None
         for size in sizes[:: max(1, len(sizes) // 8)]:
             pts = sub[sub["N"] == size]
@@ -78,13 +87,15 @@ def plot_fit(result: Fit, *, ci_prob: float = CI_PROB, max_groups: int = 6) -> F
             draws = predict(result, np.full_like(d_grid, size), d_grid, group=group)
             lo, med, hi = _band(draws, ci_prob)
             c = FLOP_PER_PARAM_TOKEN * size * d_grid
-            colour = cmap((np.log10(size) - log_n.min()) / span)
+            colour = cmap(norm(size))
             ax.fill_between(c, lo, hi, color=colour, alpha=0.25, lw=0)
             ax.plot(c, med, color=colour, lw=1.2)
         ax.scatter(
             FLOP_PER_PARAM_TOKEN * sub["N"] * sub["D"],
             sub["loss"],
-            c=[cmap((np.log10(v) - log_n.min()) / span) for v in sub["N"]],
+            c=sub["N"].to_numpy(float),
+            cmap=cmap,
+            norm=norm,
             s=14,
             edgecolor="k",
             linewidth=0.3,
@@ -98,16 +109,14 @@ def plot_fit(result: Fit, *, ci_prob: float = CI_PROB, max_groups: int = 6) -> F
         ax.set_title(f"{col}={label}" if col else f"{result.config.law} fit")
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
+    bar = ScalarMappable(norm=norm, cmap=cmap)
+    fig.colorbar(bar, ax=list(axes.flat[:n]), label="model size N (parameters)", shrink=0.9)
     handles = [
         Line2D([], [], marker="o", ls="", color="grey", label="observed runs (colour: N)"),
         Line2D([], [], color="grey", label="posterior median, mean curve"),
         Patch(color="grey", alpha=0.3, label=f"{ci_prob:.0%} equal-tailed interval"),
     ]
     axes.flat[0].legend(handles=handles, fontsize=8, loc="upper right")
-    fig.tight_layout()
     return fig
 
 
@@ -135,8 +144,6 @@ def plot_exhaustion(result, *, bins: int = 50) -> Figure:
         The figure.
     """
     import json
-
-    from matplotlib.patches import Patch
 
     ci_prob = float(result.attrs["ci_prob"])
     has_year = "exhaustion_year" in result

@@ -124,40 +124,37 @@ def probability_table(summary: xr.Dataset) -> pd.DataFrame:
     )
 
 
-def rich_tables(summary: xr.Dataset) -> list:
-    """Rich tables of a forecast summary for the terminal: quantities × scenarios, P(L < x).
+def forecast_frame(summary: xr.Dataset, *, ci_kind: str = "eti") -> pd.DataFrame:
+    """Return a forecast summary as numbers, one row per scenario, for CSV or JSON output.
 
     Parameters
     ----------
     summary : xarray.Dataset
         Output of :func:`forecast.scenarios.forecast`.
+    ci_kind : {"eti", "hdi"}
+        Interval kind, at probability ``summary.attrs["ci_prob"]``.
 
     Returns
     -------
-    list of rich.table.Table
-        The forecast table and the tail-probability table.
+    pandas.DataFrame
+        Column ``scenario``; for each quantity of :func:`forecast_table` its median
+        (``N``, ``D``, ``tokens_per_param``, ``C``, ``loss``, ...: the variable names of
+        ``summary``, in its units) and ``<name>_lower`` / ``<name>_upper``; then
+        ``p_loss_below_<x>``, P(mean-curve loss < x nats/token), per threshold x.
     """
-    from rich.table import Table
-
-    frame = forecast_table(summary).T
-    main = Table(
-        title=f"forecast at N = {summary.attrs['N']:.3g} parameters ({summary.attrs['law']}, "
-        f"{summary.attrs['group']})",
-        show_lines=True,
-    )
-    main.caption = (
-        f"posterior median [{summary.attrs['ci_prob']:.0%} equal-tailed interval]; loss = mean "
-        f"curve; C = {summary.attrs['flop_per_param_token']:g}ND; dL = loss drop per 10x"
-    )
-    probs = probability_table(summary).map(lambda v: f"{v:.3f}")
-    tail = Table(title="P(mean-curve loss < x), x in nats/token")
-    for table, data, first in ((main, frame, "quantity"), (tail, probs, "scenario")):
-        table.add_column(first)
-        for column in data.columns:
-            table.add_column(str(column), justify="right")
-        for name, row in data.iterrows():
-            table.add_row(str(name), *[str(v).replace(" [", "\n[") for v in row])
-    return [main, tail]
+    prob = float(summary.attrs["ci_prob"])
+    rows = []
+    for name in summary["scenario"].values:
+        point = summary.sel(scenario=name, ci_prob=prob)
+        row = {"scenario": str(name)}
+        for var in _COLUMNS:
+            lo, hi = point[f"{var}_{ci_kind}"].sel(ci_bound=["lower", "upper"]).values
+            row.update({var: float(point[var]), f"{var}_lower": lo, f"{var}_upper": hi})
+        p = point["p_loss_below"]
+        for x, value in zip(p["threshold"].values, p.values, strict=True):
+            row[f"p_loss_below_{x:g}"] = float(value)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def forecast_figure(result: Fit, summary: xr.Dataset, *, group: str | None = None):

@@ -47,7 +47,7 @@ def test_gadre_hierarchical_three_corpora():
     """Three corpora, each on its own held-out text: exponents shared, floors per corpus.
 
     Exponents are a property of the architecture and optimiser; floors and coefficients
-    of the text (STYLE/issue 4), so ``pooled`` lists E, log A and log B. With every
+    of the text (issue 4), so ``pooled`` lists E, log A and log B. With every
     parameter partially pooled, runs of <= 412M parameters leave the floors' 90%
     intervals overlapping (measured: differences (-0.87, 0.04) at best).
     """

@@ -1,4 +1,4 @@
-"""Enforce the layout rules of STYLE.md §1–2. Do not weaken these to land a change."""
+"""Enforce the layout and API rules of CONTRIBUTING.md §1–2; do not weaken them to land a change."""
 
 from __future__ import annotations
 
@@ -100,6 +100,7 @@ def test_public_functions_have_no_kwargs_and_document_every_parameter(name, func
 
 
 def test_all_matches_the_documented_api():
+    """The verbs and types CONTRIBUTING.md §2 names are exported."""
     style_api = {
         "load_runs",
         "fit",

@@ -8,10 +8,13 @@ stub the sampler out or stop before it.
 from __future__ import annotations
 
 import inspect
+import io
 import json
+import typing
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -49,6 +52,39 @@ def test_datasets_lists_every_bundled_dataset_with_rows_and_license():
         assert line is not None, f"{row['name']} not listed:\n{result.stdout}"
         cells = [c.strip() for c in line.split("│")]
         assert str(row["rows"]) in cells and row["license"] in cells, (line, row.to_dict())
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_datasets_in_a_narrow_pipe_prints_every_name_whole(columns):
+    """CliRunner's stdout is not a terminal: the width comes from COLUMNS, as in a pipe."""
+    result = runner.invoke(app, ["datasets"], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns, result.stdout
+    assert "…" not in result.stdout, result.stdout
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in lines if line.count("│") > 2]
+    first_cells = {row[0] for row in rows}
+    for _, row in list_datasets().iterrows():
+        assert row["name"] in first_cells, f"{row['name']} cut or missing:\n{result.stdout}"
+        assert any(r[0] == row["name"] and str(row["rows"]) in r for r in rows), row["name"]
+    if columns == 80:  # the license column survives at 80 and wraps instead of being cut
+        assert "Apache-2.0" in result.stdout and "left out at this width: title" in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_datasets_csv_and_json_round_trip_through_pandas(fmt):
+    result = runner.invoke(app, ["datasets", "--format", fmt], env={"COLUMNS": "40"})
+    assert result.exit_code == 0, result.stderr
+    text = io.StringIO(result.stdout)
+    read = pd.read_csv(text) if fmt == "csv" else pd.read_json(text, orient="records")
+    expected = list_datasets()
+    assert list(read.columns) == list(expected.columns)
+    for column in expected.columns:
+        want, got = expected[column], read[column]
+        if want.dtype.kind in "fi":
+            np.testing.assert_array_equal(got.to_numpy(float), want.to_numpy(float), column)
+        else:
+            assert got.fillna("").astype(str).tolist() == want.fillna("").tolist(), column
 
 
 # ------------------------------------------------------------------ one real (ill-posed) fit
@@ -305,3 +341,156 @@ def test_fit_with_pooled_stores_it_and_shares_the_other_parameters(synthetic_run
     for shared in ("alpha", "beta", "log_A", "log_B"):
         spread = post[f"{shared}_group"] - post[shared]
         assert float(abs(spread).max()) == 0.0, shared
+
+
+# ------------------------------------------------------------------ --format on results
+
+
+@pytest.fixture(scope="module")
+def posterior(small_fit, tmp_path_factory):
+    return save(small_fit, tmp_path_factory.mktemp("posterior") / "fit.nc")
+
+
+def test_forecast_json_holds_the_saved_numbers_and_nothing_else(posterior, tmp_path):
+    out = tmp_path / "forecast.nc"
+    args = ["forecast", posterior, "--group", "a", "--params", "1e12", "--threshold", "2"]
+    result = invoke(*args, "--tokens", "3e13", "--out", out, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    records = pd.read_json(io.StringIO(result.stdout), orient="records")  # stdout: data only
+    assert f"wrote {out}" in result.stderr
+    saved = _idata.dataset_from_netcdf(out).sel(ci_prob=0.9)
+    assert records["scenario"].tolist() == [str(s) for s in saved["scenario"].values]
+    np.testing.assert_allclose(records["loss"], saved["loss"], rtol=1e-12)
+    np.testing.assert_allclose(records["D_upper"], saved["D_eti"].sel(ci_bound="upper"))
+    np.testing.assert_allclose(records["p_loss_below_2"], saved["p_loss_below"].sel(threshold=2))
+    assert records.loc[records["scenario"] == "D = 3e+13 tokens", "D"].item() == pytest.approx(3e13)
+
+
+def test_exhaustion_csv_and_a_narrow_table_show_the_same_scenarios(posterior, tmp_path):
+    out = tmp_path / "exh.nc"
+    args = ["exhaustion", posterior, "--group", "a", "--no-trend", "--out", out]
+    result = invoke(*args, "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    frame = pd.read_csv(io.StringIO(result.stdout))
+    saved = _idata.dataset_from_netcdf(out)
+    assert frame["scenario"].tolist() == [
+        "compute_optimal",
+        "20_tokens_per_param",
+        "100_tokens_per_param",
+    ]
+    np.testing.assert_allclose(frame["p_exhausted"], saved["p_exhausted"])
+    np.testing.assert_allclose(frame["D_needed_lower"], saved["D_needed_ci"].sel(ci_bound="lower"))
+    narrow = runner.invoke(app, [str(a) for a in (*args, "--force")], env={"COLUMNS": "80"})
+    assert narrow.exit_code == 0, narrow.stderr
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 80
+    first_cells = [line.split("│")[1].strip() for line in narrow.stdout.splitlines() if "│" in line]
+    for name in frame["scenario"]:  # the issue: "compute_opti…"
+        assert name in first_cells, narrow.stdout
+
+
+# ------------------------------------------------------------------ bad option values
+
+#: A valid value of each required input, so that only the option under test is wrong.
+REQUIRED = {
+    "posterior": "fit.nc",
+    "study": "study.toml",
+    "budget": "1e21",
+    "split": "N<1e8",
+}
+
+
+def _numeric_options():
+    """(command, option) for every int or float option (or list of them) of every verb."""
+    for info in app.registered_commands:
+        hints = typing.get_type_hints(info.callback)
+        for name, param in inspect.signature(info.callback).parameters.items():
+            if type(param.default).__name__ != "OptionInfo":
+                continue
+            if hints[name] in (int, float, list[int], list[float]):
+                decls = [d for d in param.default.param_decls if d.startswith("--")]
+                yield info.name, decls[0] if decls else f"--{name.replace('_', '-')}"
+
+
+def _args_for(command: str) -> list[str]:
+    callback = next(i.callback for i in app.registered_commands if i.name == command)
+    args = [command]
+    for name, param in inspect.signature(callback).parameters.items():
+        if getattr(param.default, "default", None) is not ...:
+            continue  # optional
+        if type(param.default).__name__ == "ArgumentInfo":
+            args.append(REQUIRED[name])
+        else:
+            args += [f"--{name.replace('_', '-')}", REQUIRED[name]]
+    return args
+
+
+NUMERIC = sorted(set(_numeric_options()))
+
+
+def test_the_bad_value_table_covers_every_verb():
+    verbs = {command for command, _ in NUMERIC}
+    assert verbs >= {"fit", "report", "exhaustion", "forecast", "suggest", "simulate", "backtest"}
+    assert ("forecast", "--params") in NUMERIC and ("exhaustion", "--stock-low") in NUMERIC
+    assert len(NUMERIC) >= 35, NUMERIC
+
+
+@pytest.mark.parametrize(("command", "option"), NUMERIC, ids=[f"{c} {o}" for c, o in NUMERIC])
+@pytest.mark.parametrize("value", ["-5", "nan", "inf", "abc"])
+def test_a_bad_number_names_its_option_on_one_line(command, option, value, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*_args_for(command), option, value)
+    text = one_line_error(result, 2)
+    assert text.startswith(f"error: Invalid value for '{option}'"), text
+    assert "see '" in text and f" {command} --help'" in text
+    assert list(tmp_path.iterdir()) == []  # refused before anything ran
+
+
+FORMAT_VERBS = [
+    i.name for i in app.registered_commands if "fmt" in inspect.signature(i.callback).parameters
+]
+
+
+def test_every_verb_that_prints_a_table_takes_format():
+    assert set(FORMAT_VERBS) == {
+        "fit", "inspect", "datasets", "exhaustion", "forecast", "report",
+        "sensitivity", "suggest", "backtest",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("command", FORMAT_VERBS)
+def test_an_unknown_format_is_a_one_line_error(command, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = one_line_error(invoke(*_args_for(command), "--format", "xml"), 2)
+    assert "Invalid value for '--format': must be one of table, csv, json; got 'xml'" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["simulate", "--sizes", "1e8,-2e9"], "--sizes must be comma-separated finite numbers > 0"),
+        (["simulate", "--tokens-per-param", "20,x"], "--tokens-per-param must be comma-separated"),
+        (["simulate", "--param", "alpha=nan"], "--param takes NAME=VALUE with a finite number"),
+        (["simulate", "--noise", "cauchy"], "unknown noise 'cauchy'"),
+        (["forecast", "{posterior}", "--group", "zzz"], "--group 'zzz' is not a group of the fit"),
+        (["exhaustion", "{posterior}", "--no-trend", "--group", "zzz"], "its groups are a, b"),
+        (["report", "--dataset", "gpt3", "--group", "zzz"], "its groups are all"),
+        (["exhaustion", "{posterior}", "--no-trend", "--stock-low", "5e14"], "lower < median"),
+        (
+            ["suggest", "{posterior}", "--budget", "1e21", "--group", "a", "--target", "gamma"],
+            "gamma",
+        ),
+        (["suggest", "{posterior}", "--budget", "1e21", "--group", "a", "--rank-by", "x"], "'x'"),
+        (["fit", "--dataset", "gpt3", "--sampler", "stan"], "unknown sampler 'stan'"),
+        (["fit", "--dataset", "gpt3", "--likelihood", "cauchy"], "cauchy"),
+        (["backtest", "--dataset", "gpt3", "--split", "garbage"], "split 'garbage' is not"),
+        (["backtest", "--dataset", "gpt3", "--split", "N<1e9", "--discrepancy", "x"], "'x'"),
+        (["report", "--dataset", "gpt3", "--priors", "nope"], "nope"),
+    ],
+    ids=lambda v: " ".join(v)[:40] if isinstance(v, list) else None,
+)
+def test_bad_names_and_lists_are_one_line_errors(args, fragment, posterior, tmp_path, monkeypatch):
+    """Values the parser cannot judge alone (names, lists, combinations) fail as cleanly."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "run_fit", lambda *a, **k: pytest.fail("sampled"))
+    text = one_line_error(invoke(*[str(posterior) if a == "{posterior}" else a for a in args]), 2)
+    assert fragment in text, text
