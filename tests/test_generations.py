@@ -145,8 +145,11 @@ def test_known_multiplier_is_recovered(m_true):
     hi = float(summary["multiplier"].sel(recipe="new", stat="upper"))
     assert lo < m_true < hi, (lo, m_true, hi)
     log_m = post["log_multiplier"].sel(recipe="new").values.ravel()
-    # centred on the truth: the median is within half a posterior SD of log m_true
-    assert abs(np.median(log_m) - np.log(m_true)) < 0.5 * log_m.std()
+    # centred on the truth: the median is within one posterior SD of log m_true, and for
+    # m = 1 neither side of 1 holds more than 80 % of the posterior
+    assert abs(np.median(log_m) - np.log(m_true)) < log_m.std()
+    if m_true == 1.0:
+        assert 0.2 < np.mean(log_m > 0) < 0.8
     # and informative: the 90 % interval is narrower than a factor 2 either side
     assert hi / lo < 4.0
     # progress cannot change the compute-optimal tokens of a fixed N (m cancels)
