@@ -30,6 +30,11 @@ from forecast.errors import (  # noqa: E402
 )
 from forecast.exhaustion import StockPrior, exhaustion  # noqa: E402
 from forecast.fit import Fit, fit, prior_predictive  # noqa: E402
+from forecast.generations import (  # noqa: E402
+    fit_generations,
+    forecast_with_progress,
+    generation_summary,
+)
 from forecast.io import load, save  # noqa: E402
 from forecast.predict import predict, predict_summary  # noqa: E402
 from forecast.scenarios import Scenario, forecast, forecast_draws  # noqa: E402
@@ -59,8 +64,11 @@ __all__ = [
     "exhaustion",
     "fit",
     "fit_dataset_trend",
+    "fit_generations",
     "forecast",
     "forecast_draws",
+    "forecast_with_progress",
+    "generation_summary",
     "ladder",
     "list_datasets",
     "load",
