@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import importlib.metadata
 import json
-import threading
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -25,6 +24,8 @@ import pymc as pm
 import xarray as xr
 
 from forecast import _idata
+from forecast.compiled import _CACHE_LOCK, _cached, _nutpie_compiled, model_options
+from forecast.compiled import clear_model_cache as clear_model_cache
 from forecast.config import FitConfig, SamplerConfig
 from forecast.data import load_runs, validate_runs
 from forecast.diagnostics import check_convergence, diagnose
@@ -38,7 +39,6 @@ from models.build import (
     effective_pooled,
     initial_values,
     pointwise_log_likelihood,
-    structure_key,
 )
 from models.laws import get_law
 from models.priors import PriorSpec
@@ -140,16 +140,6 @@ def model_data(runs: pd.DataFrame, config: FitConfig) -> ModelData:
     )
 
 
-def _model_options(config: FitConfig) -> dict:
-    return {
-        "law": config.law,
-        "priors": config.resolved_priors(),
-        "likelihood": config.likelihood,
-        "pooled": config.pooled_params,
-        "discrepancy": config.discrepancy,
-    }
-
-
 def make_model(
     runs: pd.DataFrame, config: FitConfig, *, parametrisation: str = "centre"
 ) -> pm.Model:
@@ -160,56 +150,8 @@ def make_model(
     :func:`models.build.build_model`).
     """
     return build_model(
-        model_data(runs, config), parametrisation=parametrisation, **_model_options(config)
+        model_data(runs, config), parametrisation=parametrisation, **model_options(config)
     )
-
-
-# --- One compilation per model structure ---------------------------------------------------
-
-#: Models of this process, by structure (:func:`models.build.structure_key`): the built PyMC
-#: model and, once sampled with nutpie, its compiled form. A fit of new runs with the same
-#: structure sets the shared data instead of building and compiling again.
-_MODELS: dict[str, dict] = {}
-#: Structures kept; the oldest is dropped beyond this (a compiled model holds ~10 MB).
-MAX_CACHED_MODELS = 64
-_CACHE_LOCK = threading.Lock()
-
-
-def clear_model_cache() -> None:
-    """Forget every built and compiled model of this process (the next fit compiles afresh)."""
-    with _CACHE_LOCK:
-        _MODELS.clear()
-
-
-def _cached(data: ModelData, config: FitConfig) -> dict:
-    """Return the cache entry of ``data``'s structure, its model holding ``data``'s values."""
-    options = _model_options(config)
-    key = structure_key(data, **options)
-    with _CACHE_LOCK:
-        entry = _MODELS.get(key)
-        if entry is None:
-            entry = {"model": build_model(data, **options), "compiled": None}
-            _MODELS[key] = entry
-            while len(_MODELS) > MAX_CACHED_MODELS:
-                _MODELS.pop(next(iter(_MODELS)))
-        else:
-            pm.set_data(data.shared_values(), model=entry["model"])
-    return entry
-
-
-def _nutpie_compiled(entry: dict, data: ModelData):
-    """Return the compiled model of ``entry`` holding ``data``, and the seconds compiling it."""
-    import nutpie
-
-    with _CACHE_LOCK:
-        compiled = entry["compiled"]
-        if compiled is None:
-            start = time.perf_counter()
-            model = entry["model"]
-            compiled = nutpie.compile_pymc_model(model, initial_points=initial_values(model))
-            entry["compiled"] = compiled
-            return compiled.with_data(**data.shared_values()), time.perf_counter() - start
-    return compiled.with_data(**data.shared_values()), 0.0
 
 
 def _config_from(
