@@ -8,6 +8,7 @@ one-line message and a non-zero exit code, not a traceback (see :func:`_guard`).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import typer
@@ -22,8 +23,10 @@ from forecast.errors import (
     ConfigError,
     ConvergenceError,
     DataError,
+    ExtrapolationWarning,
     IncompatibleFileError,
 )
+from forecast.extrapolation import text_from_attrs
 
 app = typer.Typer(
     add_completion=False,
@@ -81,6 +84,32 @@ def _guard(call):
         _fail(exc, EXIT_INPUT)
     except ConvergenceError as exc:
         _fail(exc, EXIT_CONVERGENCE)
+
+
+def _quiet_extrapolation(call):
+    """Run ``call`` with :class:`ExtrapolationWarning` silenced.
+
+    The command prints the distance and the warning itself, from the result's attrs
+    (:func:`_print_extrapolation`), instead of Python's warning line with a source line.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        return call()
+
+
+def _print_extrapolation(attrs) -> None:
+    """Print how far a result extrapolates beyond the runs, and its warning (stderr)."""
+    lines, messages = text_from_attrs(attrs)
+    if lines:
+        console.print("[bold]extrapolation beyond the runs[/]")
+        for line in lines:
+            console.print("  " + escape(line), highlight=False, soft_wrap=True)
+    for message in messages:
+        err_console.print(
+            f"[bold yellow]ExtrapolationWarning:[/] {escape(message)}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _check_outputs(paths: list[Path], force: bool) -> None:

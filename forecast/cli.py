@@ -44,6 +44,8 @@ from forecast._cli_common import (  # noqa: F401  (helpers stay importable from 
     _floats,
     _guard,
     _named_values,
+    _print_extrapolation,
+    _quiet_extrapolation,
     _runs_source,
     app,
     console,
@@ -199,7 +201,7 @@ def exhaustion_command(
             result, N=params, stock=stock, scenarios=scenarios, trend=fitted, group=group, seed=seed
         )
 
-    ds = _guard(work)
+    ds = _guard(lambda: _quiet_extrapolation(work))
     table = Table(title=f"data exhaustion, N = {params:.3g} parameters")
     columns = ["scenario", "tokens needed", "P(exhausted)", "epochs over stock", "loss penalty"]
     years = "year_needed" in ds
@@ -225,6 +227,7 @@ def exhaustion_command(
         )
     table.caption = caption
     console.print(table)
+    _print_extrapolation(ds.attrs)
     write_atomic(out, lambda tmp: _idata.dataset_to_netcdf(ds, tmp))
     from forecast.plots import plot_exhaustion
 
@@ -287,16 +290,17 @@ def forecast_command(
         )
         return result, summary
 
-    result, summary = _guard(work)
+    result, summary = _guard(lambda: _quiet_extrapolation(work))
     for table in rich_tables(summary):
         console.print(table)
+    _print_extrapolation(summary.attrs)
     if out is not None:
         write_atomic(out, lambda tmp: _idata.dataset_to_netcdf(summary, tmp))
         console.print(f"wrote {out}")
     if figure is not None:
         from forecast.report import forecast_figure
 
-        fig = forecast_figure(result, summary, group=group)
+        fig = _quiet_extrapolation(lambda: forecast_figure(result, summary, group=group))
         write_atomic(figure, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
         console.print(f"wrote {figure}")
 
@@ -369,11 +373,12 @@ def report_command(
                 progress=step,
             )
 
-        made = _guard(work)
+        made = _guard(lambda: _quiet_extrapolation(work))
         bar.update(task, completed=1, total=1, description="done")
     console.print(_diagnostics_table(made.fit.diagnostics))
     for table in rich_tables(made.forecast):
         console.print(table)
+    _print_extrapolation(made.forecast.attrs)
     console.print(f"wrote {made.files['report']} and {len(made.files) - 1} files in {out}")
 
 
