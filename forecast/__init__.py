@@ -26,6 +26,7 @@ from forecast.errors import (  # noqa: E402
     ConvergenceError,
     ConvergenceWarning,
     DataError,
+    ExtrapolationWarning,
     IncompatibleFileError,
 )
 from forecast.exhaustion import StockPrior, exhaustion  # noqa: E402
@@ -50,6 +51,7 @@ __all__ = [
     "ConvergenceError",
     "ConvergenceWarning",
     "DataError",
+    "ExtrapolationWarning",
     "Fit",
     "FitConfig",
     "IncompatibleFileError",

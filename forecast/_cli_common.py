@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import pandas as pd
 import typer
 from rich.cells import cell_len
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
@@ -32,8 +34,10 @@ from forecast.errors import (
     ConfigError,
     ConvergenceError,
     DataError,
+    ExtrapolationWarning,
     IncompatibleFileError,
 )
+from forecast.extrapolation import text_from_attrs
 
 #: Click's UsageError, raised for a bad option value (typer exports only its subclass
 #: BadParameter; found by name so that it is the class of whichever click typer uses).
@@ -172,6 +176,36 @@ def _guard(call):
         _fail(exc, EXIT_INPUT)
     except ConvergenceError as exc:
         _fail(exc, EXIT_CONVERGENCE)
+
+
+def _quiet_extrapolation(call):
+    """Run ``call`` with :class:`ExtrapolationWarning` silenced.
+
+    The command prints the distance and the warning itself, from the result's attrs
+    (:func:`_print_extrapolation`), instead of Python's warning line with a source line.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        return call()
+
+
+def _print_extrapolation(attrs, fmt: str = "table") -> None:
+    """Print how far a result extrapolates beyond the runs, and its warning (stderr).
+
+    With ``--format csv|json`` the distance goes to stderr too, so stdout stays the table.
+    """
+    lines, messages = text_from_attrs(attrs)
+    out = console if fmt == "table" else err_console
+    if lines:
+        out.print("[bold]extrapolation beyond the runs[/]")
+        for line in lines:
+            out.print("  " + escape(line), highlight=False, soft_wrap=True)
+    for message in messages:
+        err_console.print(
+            f"[bold yellow]ExtrapolationWarning:[/] {escape(message)}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _check_outputs(paths: list[Path], force: bool) -> None:

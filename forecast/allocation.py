@@ -38,6 +38,7 @@ import numpy as np
 import xarray as xr
 
 from forecast import _idata
+from forecast.extrapolation import assess
 from forecast.fit import Fit
 from forecast.predict import group_params
 from forecast.units import C_ATTRS, D_ATTRS, FLOP_PER_PARAM_TOKEN, LOSS_ATTRS, N_ATTRS
@@ -324,7 +325,15 @@ def allocate(
         ``C`` (FLOP; equal to the input when ``C`` was given), ``tokens_per_param`` (D/N)
         and ``loss`` (nats/token, the **mean curve** at the optimum). Attrs:
         ``package_version``, ``config_hash``, ``seed``, ``law``, ``group``,
-        ``flop_per_param_token``, ``method`` and ``draws_at_search_edge``.
+        ``flop_per_param_token``, ``method``, ``draws_at_search_edge`` and the distance
+        beyond the runs (``extrapolation``, JSON; ``extrapolation_summary``,
+        ``extrapolation_warning``; see :func:`forecast.extrapolation.assess`).
+
+    Warns
+    -----
+    ExtrapolationWarning
+        The compute-optimal tokens/param at a point lies outside what the runs and the
+        published fits span, or its 90% interval spans more than 1.5 decades.
 
     Raises
     ------
@@ -398,6 +407,17 @@ def allocate(
         method = "closed form" if law.name == "chinchilla" else "slope-balance bisection"
     else:
         method = "closed form (Hoffmann eq. 4)" if law.name == "chinchilla" else "grid + golden"
+    values = np.atleast_1d(given.values)
+    ratio = np.reshape(D_draws / N_draws, N_draws.shape[:2] + (values.size,))
+    reach = assess(
+        result.runs,
+        names=[f"C = {v:.3g} FLOP" if C is not None else f"N = {v:.3g}" for v in values],
+        N=np.broadcast_to(np.reshape(N_draws, ratio.shape), ratio.shape),
+        tokens_per_param=ratio,
+        optimal_tokens_per_param=ratio,
+        theta=theta,
+        flop_per_param_token=k,
+    )
     out.attrs.update(
         {
             **result_attrs(result, seed),
@@ -406,6 +426,8 @@ def allocate(
             "given": "C" if C is not None else "N",
             "method": method,
             "draws_at_search_edge": int(edge),
+            **reach.attrs(),
         }
     )
+    reach.warn(stacklevel=3)
     return out

@@ -53,7 +53,9 @@ from forecast._cli_common import (  # noqa: F401  (helpers stay importable from 
     _named_values,
     _number,
     _print_diagnostics,
+    _print_extrapolation,
     _print_table,
+    _quiet_extrapolation,
     _runs_source,
     app,
     console,
@@ -306,8 +308,9 @@ def exhaustion_command(
             result, N=params, stock=stock, scenarios=scenarios, trend=fitted, group=group, seed=seed
         )
 
-    ds = _guard(work)
+    ds = _guard(lambda: _quiet_extrapolation(work))
     _print_exhaustion(ds, fmt)
+    _print_extrapolation(ds.attrs, fmt)
     write_atomic(out, lambda tmp: _idata.dataset_to_netcdf(ds, tmp))
     from forecast.plots import plot_exhaustion
 
@@ -424,8 +427,9 @@ def forecast_command(
         )
         return result, summary
 
-    result, summary = _guard(work)
+    result, summary = _guard(lambda: _quiet_extrapolation(work))
     _print_forecast(summary, fmt)
+    _print_extrapolation(summary.attrs, fmt)
     say = _messages(fmt)
     if out is not None:
         write_atomic(out, lambda tmp: _idata.dataset_to_netcdf(summary, tmp))
@@ -433,7 +437,7 @@ def forecast_command(
     if figure is not None:
         from forecast.report import forecast_figure
 
-        fig = forecast_figure(result, summary, group=group)
+        fig = _quiet_extrapolation(lambda: forecast_figure(result, summary, group=group))
         write_atomic(figure, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
         say.print(f"wrote {figure}")
 
@@ -515,11 +519,12 @@ def report_command(
                 progress=step,
             )
 
-        made = _guard(work)
+        made = _guard(lambda: _quiet_extrapolation(work))
         bar.update(task, completed=1, total=1, description="done")
     if fmt == "table":
         _print_diagnostics(made.fit.diagnostics, fmt)
     _print_forecast(made.forecast, fmt)
+    _print_extrapolation(made.forecast.attrs, fmt)
     say.print(f"wrote {made.files['report']} and {len(made.files) - 1} files in {out}")
 
 

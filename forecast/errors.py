@@ -17,6 +17,7 @@ __all__ = [
     "ConvergenceError",
     "ConvergenceWarning",
     "DataError",
+    "ExtrapolationWarning",
     "IncompatibleFileError",
 ]
 
@@ -90,3 +91,12 @@ class ConvergenceWarning(UserWarning):
 
 class ConvergenceError(RuntimeError):
     """Raised instead of ``ConvergenceWarning`` when a fit is run with ``strict=True``."""
+
+
+class ExtrapolationWarning(UserWarning):
+    """A forecast implies a quantity far outside what the runs and the published fits span.
+
+    Raised by :func:`forecast.forecast`, :func:`forecast.allocate`,
+    :func:`forecast.exhaustion` and :func:`forecast.report.report`; the message names the
+    parameters that drive it and the fix (see :mod:`forecast.extrapolation`).
+    """

@@ -56,6 +56,7 @@ import xarray as xr
 from scipy.special import ndtri
 
 from forecast.errors import ConfigError
+from forecast.extrapolation import assess
 from forecast.fit import Fit, package_versions
 from forecast.predict import group_params
 from forecast.trend import GROWTH_ATTRS, YEAR_ATTRS
@@ -334,7 +335,16 @@ def exhaustion(
         Summaries: ``p_exhausted`` (1, per scenario), ``<name>_median`` and ``<name>_ci``
         (dim ``ci_bound``) for each draw variable, ``loss_penalty_mean`` and, with a trend,
         ``growth_per_year_median``/``_ci``. Attrs: ``package_version``, ``config_hash``,
-        ``seed``, ``law``, ``N``, ``ci_prob``, ``ci_kind``, the stock prior and sources.
+        ``seed``, ``law``, ``N``, ``ci_prob``, ``ci_kind``, the stock prior and sources,
+        and the distance beyond the runs (``extrapolation``, JSON;
+        ``extrapolation_summary``, ``extrapolation_warning``; see
+        :func:`forecast.extrapolation.assess`).
+
+    Warns
+    -----
+    ExtrapolationWarning
+        The compute-optimal tokens/param at N lies outside what the runs and the published
+        fits span, or its interval spans more than 1.5 decades.
 
     Raises
     ------
@@ -447,6 +457,16 @@ def exhaustion(
         "R_D_star_source": r_d_source,
         "villalobos_year": json.dumps(dict(VILLALOBOS_YEAR)),
     }
+    reach = assess(
+        result.runs,
+        names=names,
+        N=np.full(needed.shape, float(N)).transpose(1, 2, 0),
+        tokens_per_param=(needed / N).transpose(1, 2, 0),
+        optimal_tokens_per_param=np.broadcast_to(d_optimal / N, needed.shape).transpose(1, 2, 0),
+        theta=theta,
+        ci_prob=ci_prob,
+    )
+    attrs.update(reach.attrs())
     if trend is not None:
         a, b, t0 = _trend_draws(trend)
         rng = np.random.default_rng(s_pair)
@@ -465,4 +485,5 @@ def exhaustion(
         growth = 10.0 ** b.reshape(1, -1)
         _add_summary(ds, "growth_per_year", ("chain", "draw"), growth, ci_prob, GROWTH_ATTRS)
         attrs.update({f"trend_{k}": v for k, v in trend.attrs.items() if k in _TREND_KEYS})
+    reach.warn(stacklevel=3)
     return ds.assign_attrs(attrs)

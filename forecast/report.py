@@ -12,6 +12,7 @@ for the CLI and the markdown.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,8 @@ from forecast.allocation import allocate
 from forecast.catalog import load_dataset
 from forecast.config import FitConfig
 from forecast.diagnostics import failures
-from forecast.errors import ConfigError
+from forecast.errors import ConfigError, ExtrapolationWarning
+from forecast.extrapolation import text_from_attrs
 from forecast.fit import Fit, fit, package_versions
 from forecast.io import save, write_atomic
 from forecast.scenarios import Scenario, forecast
@@ -190,7 +192,9 @@ def _frontier(result: Fit, summary: xr.Dataset, group: str | None) -> xr.Dataset
     top = max(float(top), float(runs_C.max())) * 3.0
     grid = np.geomspace(float(runs_C.min()) / 2.0, top, FRONTIER_POINTS)
     seed = int(summary.attrs["seed"])
-    return allocate(result, C=grid, group=group, flop_per_param_token=k, seed=seed)
+    with warnings.catch_warnings():  # a plotting grid; the forecast itself warns
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        return allocate(result, C=grid, group=group, flop_per_param_token=k, seed=seed)
 
 
 def _markdown(frame: pd.DataFrame) -> str:
@@ -241,6 +245,31 @@ def _exhaustion_section(result: Fit, N: float, group: str | None, seed: int):
         _markdown(frame),
     ]
     return ds, lines
+
+
+def _extrapolation_lines(summary: xr.Dataset, exhausted: xr.Dataset | None):
+    """(markdown lines, warning messages) of the forecast's and exhaustion's distance."""
+    lines, messages = text_from_attrs(summary.attrs)
+    out = [
+        "Distance of each query beyond the runs, in decades (log10; + above the largest "
+        "run, - below the smallest, 0 inside), from the posterior medians; compute "
+        f"C = {float(summary.attrs['flop_per_param_token']):g}·N·D.",
+        "",
+        *(f"- {line}" for line in lines),
+    ]
+    if exhausted is not None:
+        more_lines, more = text_from_attrs(exhausted.attrs)
+        out += ["", "Data exhaustion at the same N:", "", *(f"- {line}" for line in more_lines[1:])]
+        messages = messages or more  # the same check at the same N: keep one wording
+    if messages:
+        out += ["", *(f"> **ExtrapolationWarning:** {m}\n" for m in messages)]
+    else:
+        out += [
+            "",
+            "No extrapolation warning: the compute-optimal tokens/param stays within the "
+            "runs' and the published fits' range, with an interval narrower than 1.5 decades.",
+        ]
+    return out, messages
 
 
 def _check_free(paths: Sequence[Path], overwrite: bool) -> None:
@@ -304,6 +333,13 @@ def report(
     Report
         The fit, the forecast summary and the written files.
 
+    Warns
+    -----
+    ExtrapolationWarning
+        Once, when the forecast or the exhaustion result leaves the evidence (see
+        :mod:`forecast.extrapolation`); report.md has the same text in its section
+        "Extrapolation beyond the runs".
+
     Raises
     ------
     FileExistsError
@@ -324,17 +360,20 @@ def report(
     step("fitting")
     result = fit(runs, config=config)
     step("forecasting")
-    summary = forecast(
-        result,
-        N=N,
-        scenarios=scenarios,
-        group=group,
-        ci_prob=ci_prob,
-        flop_per_param_token=flop_per_param_token,
-        seed=config.seed,
-    )
-    step("data exhaustion")
-    exhausted, exhaustion_lines = _exhaustion_section(result, N, group, config.seed)
+    with warnings.catch_warnings():  # one warning for the whole report, issued below
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        summary = forecast(
+            result,
+            N=N,
+            scenarios=scenarios,
+            group=group,
+            ci_prob=ci_prob,
+            flop_per_param_token=flop_per_param_token,
+            seed=config.seed,
+        )
+        step("data exhaustion")
+        exhausted, exhaustion_lines = _exhaustion_section(result, N, group, config.seed)
+    reach = _extrapolation_lines(summary, exhausted)
     step("drawing figures")
     from forecast.plots import plot_allocation, plot_exponents, plot_fit
 
@@ -361,13 +400,15 @@ def report(
             paths["exhaustion"], lambda tmp: _idata.dataset_to_netcdf(exhausted, tmp)
         )
     text = _report_text(
-        result, summary, exhaustion_lines, written, source=source, frontier=frontier
+        result, summary, exhaustion_lines, written, source=source, frontier=frontier, reach=reach
     )
     written["report"] = write_atomic(paths["report"], lambda tmp: Path(tmp).write_text(text))
+    if reach[1]:
+        warnings.warn("\n".join(reach[1]), ExtrapolationWarning, stacklevel=2)
     return Report(fit=result, forecast=summary, files=written)
 
 
-def _report_text(result, summary, exhaustion_lines, files, *, source, frontier) -> str:
+def _report_text(result, summary, exhaustion_lines, files, *, source, frontier, reach) -> str:
     runs, config, diag = result.runs, result.config, result.diagnostics
     prob = float(summary.attrs["ci_prob"])
     problems = failures(diag)
@@ -425,6 +466,10 @@ def _report_text(result, summary, exhaustion_lines, files, *, source, frontier) 
         _markdown(probability_table(summary).map(lambda v: f"{v:.3f}")),
         "",
         *link("forecast_figure", "loss against compute with the forecast"),
+        "## Extrapolation beyond the runs",
+        "",
+        *reach[0],
+        "",
         "## Compute-optimal allocation",
         "",
         f"Along the posterior-median frontier, N* grows as C^{slope:.3f} over the plotted "

@@ -51,6 +51,7 @@ from forecast.allocation import (
     theta_arrays,
 )
 from forecast.errors import ConfigError
+from forecast.extrapolation import assess
 from forecast.fit import Fit
 from forecast.predict import _noise, group_params
 from forecast.summary import CI_PROBS, summarise
@@ -262,7 +263,15 @@ def forecast_draws(
         ``frontier_return`` and ``data_return`` in nats/token (returns per decade of C or
         D), ``N`` parameters, ``D`` tokens, ``C`` FLOP, ``tokens_per_param``. A
         compute-optimal D that does not exist within 1 to 1e39 tokens is ``nan``
-        (counted in attrs ``frontier_missing``).
+        (counted in attrs ``frontier_missing``). Attrs ``extrapolation`` (JSON),
+        ``extrapolation_summary`` and ``extrapolation_warning`` give the distance of each
+        scenario beyond the runs (:func:`forecast.extrapolation.assess`).
+
+    Warns
+    -----
+    ExtrapolationWarning
+        The compute-optimal tokens/param at a scenario's N lies outside what the runs and
+        the published fits span, or its 90% interval spans more than 1.5 decades.
 
     Raises
     ------
@@ -365,6 +374,15 @@ def forecast_draws(
         ),
     }
     out = xr.Dataset(data, coords=coords)
+    reach = assess(
+        result.runs,
+        names=[s.name for s in specs],
+        N=np.exp(log_N),
+        tokens_per_param=np.exp(log_D - log_N),
+        optimal_tokens_per_param=np.exp(optimal_log_D_for_N(law, theta, log_N) - log_N),
+        theta=theta,
+        flop_per_param_token=k,
+    )
     out.attrs.update(
         {
             **result_attrs(result, seed),
@@ -373,8 +391,10 @@ def forecast_draws(
             "flop_per_param_token": k,
             "frontier_missing": int(missing.sum()),
             "draws_at_search_edge": int(edge),
+            **reach.attrs(),
         }
     )
+    reach.warn(stacklevel=3)
     return out
 
 

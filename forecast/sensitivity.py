@@ -45,7 +45,7 @@ import xarray as xr
 
 from forecast import _idata
 from forecast.config import FitConfig, SamplerConfig
-from forecast.errors import ConfigError, ConvergenceWarning
+from forecast.errors import ConfigError, ConvergenceWarning, ExtrapolationWarning
 from forecast.fit import fit, package_versions
 from forecast.io import write_atomic
 from forecast.study import (
@@ -268,8 +268,12 @@ def run_task(
     for spec in task["summaries"]:
         try:
             usable = trend if trend is not None and "error" not in trend.attrs else None
-            ds = _summarize(result, spec, seed, seconds, usable)
-            ds.attrs.update({**meta, "error": "", "warnings": json.dumps(notes)})
+            with warnings.catch_warnings(record=True) as far:
+                # Recorded like the sampler's: a study goes on past an extrapolation.
+                warnings.simplefilter("always", ExtrapolationWarning)
+                ds = _summarize(result, spec, seed, seconds, usable)
+            reach = sorted({str(w.message) for w in far if w.category is ExtrapolationWarning})
+            ds.attrs.update({**meta, "error": "", "warnings": json.dumps(notes + reach)})
         except Exception as exc:  # one bad summary fails one configuration
             ds = xr.Dataset(attrs={**meta, "error": f"{type(exc).__name__}: {exc}"})
         out[spec["config_hash"]] = ds

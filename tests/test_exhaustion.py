@@ -21,7 +21,7 @@ from forecast import (
     load_dataset,
     save,
 )
-from forecast.errors import ConvergenceWarning
+from forecast.errors import ConvergenceWarning, ExtrapolationWarning
 from forecast.exhaustion import (
     DEFAULT_SCENARIOS,
     VILLALOBOS_YEAR,
@@ -62,7 +62,8 @@ def epoch():
 
 @pytest.fixture(scope="module")
 def result(small_fit):
-    return exhaustion(small_fit, N=N_10T, seed=3)
+    with pytest.warns(ExtrapolationWarning):  # 4 decades beyond the runs in N
+        return exhaustion(small_fit, N=N_10T, seed=3)
 
 
 # ------------------------------------------------------------------ the stock prior
@@ -232,21 +233,24 @@ def test_probabilities_epochs_and_penalties(result):
 
 
 def test_probability_decreases_as_the_stock_grows(small_fit):
-    probs = [
-        exhaustion(small_fit, stock=StockPrior(median=m, lower=m / 3, upper=m * 3), seed=3)[
-            "p_exhausted"
-        ].values
-        for m in (1e14, 3e14, 1e15, 1e16)
-    ]
+    with pytest.warns(ExtrapolationWarning):
+        probs = [
+            exhaustion(small_fit, stock=StockPrior(median=m, lower=m / 3, upper=m * 3), seed=3)[
+                "p_exhausted"
+            ].values
+            for m in (1e14, 3e14, 1e15, 1e16)
+        ]
     assert np.all(np.diff(np.array(probs), axis=0) <= 0)
     assert probs[0][2] > probs[-1][2]  # 100 tokens/param: strictly less likely with more text
 
 
 def test_user_scenarios_and_seeding(small_fit):
-    out = exhaustion(small_fit, scenarios={"chinchilla_rule": 20, "huge": 1e4}, seed=3)
+    with pytest.warns(ExtrapolationWarning):
+        out = exhaustion(small_fit, scenarios={"chinchilla_rule": 20, "huge": 1e4}, seed=3)
     assert list(out["scenario"].values) == ["chinchilla_rule", "huge"]
     assert float(out["p_exhausted"].sel(scenario="huge")) == 1.0
-    again = exhaustion(small_fit, scenarios={"chinchilla_rule": 20, "huge": 1e4}, seed=3)
+    with pytest.warns(ExtrapolationWarning):
+        again = exhaustion(small_fit, scenarios={"chinchilla_rule": 20, "huge": 1e4}, seed=3)
     xr.testing.assert_identical(out, again)
 
 
@@ -290,7 +294,8 @@ def test_trend_fit_growth_and_exhaustion_year(trend, small_fit, tmp_path):
     assert trend.attrs["n_models"] == 25 and trend.attrs["quantity"] == "D"
     assert trend["growth_per_year"].attrs["units"] == "1"
     growth = float(trend["growth_per_year"].median())
-    out = exhaustion(small_fit, trend=trend, seed=3)
+    with pytest.warns(ExtrapolationWarning):
+        out = exhaustion(small_fit, trend=trend, seed=3)
     year = float(out["exhaustion_year_median"])
     lo, hi = out["exhaustion_year_ci"].values
     print(
@@ -339,11 +344,15 @@ def test_cli_exhaustion_writes_table_file_and_figure(small_fit, tmp_path):
     res = runner.invoke(app, [*args, "--stock-median", "3e14", "--tokens-per-param", "20"])
     assert res.exit_code == 0, res.output
     assert "P(exhausted)" in res.output and "compute" in res.output
+    assert "extrapolation beyond the runs" in res.stdout and "+4.00 decades of N" in res.stdout
+    assert "ExtrapolationWarning: compute-optimal tokens/param at N = 1e+13" in res.stderr
     assert out.exists() and out.with_suffix(".png").exists()
     with xr.open_dataset(out, engine="h5netcdf") as saved:
-        direct = exhaustion(
-            small_fit, scenarios={"compute_optimal": "compute_optimal", "20_tokens_per_param": 20.0}
-        )
+        with pytest.warns(ExtrapolationWarning):
+            direct = exhaustion(
+                small_fit,
+                scenarios={"compute_optimal": "compute_optimal", "20_tokens_per_param": 20.0},
+            )
         assert list(saved["scenario"].values) == ["compute_optimal", "20_tokens_per_param"]
         np.testing.assert_allclose(saved["p_exhausted"], direct["p_exhausted"])
         assert saved["D_needed"].attrs["units"] == "tokens"

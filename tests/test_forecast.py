@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 
@@ -29,7 +30,7 @@ from forecast import (
 )
 from forecast.allocation import optimal_log_D_for_N, optimal_log_N, theta_arrays
 from forecast.cli import app
-from forecast.errors import ConvergenceWarning
+from forecast.errors import ConvergenceWarning, ExtrapolationWarning
 from forecast.predict import group_params
 from forecast.summary import hdi_bounds, summarise
 from models.laws import chinchilla, get_law
@@ -47,12 +48,14 @@ SCENARIOS = [
 
 @pytest.fixture(scope="module")
 def draws_a(small_fit):
-    return forecast_draws(small_fit, N=1e13, scenarios=SCENARIOS, group="a", seed=3)
+    with pytest.warns(ExtrapolationWarning):  # 4 decades beyond 40 small runs
+        return forecast_draws(small_fit, N=1e13, scenarios=SCENARIOS, group="a", seed=3)
 
 
 @pytest.fixture(scope="module")
 def summary_a(small_fit):
-    return forecast(small_fit, N=1e13, scenarios=SCENARIOS, group="a", seed=3)
+    with pytest.warns(ExtrapolationWarning):
+        return forecast(small_fit, N=1e13, scenarios=SCENARIOS, group="a", seed=3)
 
 
 def _theta(values: dict, n: int = 1) -> dict:
@@ -66,20 +69,23 @@ def _theta(values: dict, n: int = 1) -> dict:
 def test_allocation_spends_exactly_the_budget(small_fit):
     budgets = np.array([1e20, 1e23, 1e26])
     for k in (6.0, 8.0):
-        out = allocate(small_fit, C=budgets, group="a", flop_per_param_token=k)
+        with pytest.warns(ExtrapolationWarning):
+            out = allocate(small_fit, C=budgets, group="a", flop_per_param_token=k)
         assert out["N"].dims == ("chain", "draw", "point")
         spent = k * out["N"] * out["D"]
         np.testing.assert_allclose(spent.values, np.broadcast_to(budgets, spent.shape), rtol=1e-12)
         np.testing.assert_allclose(out["tokens_per_param"], out["D"] / out["N"], rtol=1e-12)
         assert out.attrs["flop_per_param_token"] == k
     # the FLOP convention only rescales the budget: N*(C, k=8) = N*(6C/8, k=6)
-    eight = allocate(small_fit, C=1e24, group="a", flop_per_param_token=8.0)
-    six = allocate(small_fit, C=1e24 * 6 / 8, group="a")
+    with pytest.warns(ExtrapolationWarning):
+        eight = allocate(small_fit, C=1e24, group="a", flop_per_param_token=8.0)
+        six = allocate(small_fit, C=1e24 * 6 / 8, group="a")
     np.testing.assert_allclose(eight["N"], six["N"], rtol=1e-10)
 
 
 def test_allocation_is_hoffmann_closed_form_per_draw(small_fit):
-    out = allocate(small_fit, C=5.76e23, group="b")
+    with pytest.warns(ExtrapolationWarning):
+        out = allocate(small_fit, C=5.76e23, group="b")
     p = group_params(small_fit, "b")
     N_opt, D_opt = chinchilla.compute_optimal(
         5.76e23, p["E"], np.exp(p["log_A"]), p["alpha"], np.exp(p["log_B"]), p["beta"]
@@ -110,7 +116,8 @@ def test_closed_form_and_numerical_agree_for_chinchilla(small_fit):
 
 
 def test_inverse_recovers_the_size(small_fit):
-    inverse = allocate(small_fit, N=[1e11, 1e13], group="a")
+    with pytest.warns(ExtrapolationWarning):
+        inverse = allocate(small_fit, N=[1e11, 1e13], group="a")
     np.testing.assert_array_equal(inverse["N"].isel(chain=0, draw=0), [1e11, 1e13])
     np.testing.assert_allclose(K * inverse["N"] * inverse["D"], inverse["C"], rtol=1e-12)
     # the budget found is one for which 1e13 is compute-optimal, draw by draw
@@ -222,11 +229,13 @@ def test_draws_layout_and_budget_identity(draws_a):
 def test_mean_curve_matches_predict(small_fit, draws_a):
     direct = predict(small_fit, 1e13, 2e14, group="a")
     np.testing.assert_allclose(draws_a["loss"].sel(scenario="20 tokens/param"), direct, rtol=1e-12)
-    optimal = allocate(small_fit, N=1e13, group="a")
+    with pytest.warns(ExtrapolationWarning):
+        optimal = allocate(small_fit, N=1e13, group="a")
     co = draws_a.sel(scenario="compute-optimal")
     np.testing.assert_allclose(co["D"], optimal["D"], rtol=1e-12)
     np.testing.assert_allclose(co["loss"], optimal["loss"], rtol=1e-12)
-    budget = allocate(small_fit, C=1e25, group="a")
+    with pytest.warns(ExtrapolationWarning):
+        budget = allocate(small_fit, C=1e25, group="a")
     np.testing.assert_allclose(
         draws_a.sel(scenario="compute-optimal at C = 1e+25 FLOP")["N"], budget["N"], rtol=1e-12
     )
@@ -310,12 +319,14 @@ def test_probabilities_are_monotonic_and_exact(small_fit, draws_a, summary_a):
     assert float(p.sel(scenario="compute-optimal", threshold=x)) == pytest.approx(
         (samples < x).mean()
     )
-    chosen = forecast(small_fit, N=1e13, group="a", thresholds=[1.7, 1.8, 1.9])
+    with pytest.warns(ExtrapolationWarning):
+        chosen = forecast(small_fit, N=1e13, group="a", thresholds=[1.7, 1.8, 1.9])
     assert list(chosen["threshold"].values) == [1.7, 1.8, 1.9]
 
 
 def test_headline_probability_is_added(small_fit):
-    s = forecast(small_fit, N=1e12, group="b", ci_prob=0.68)
+    with pytest.warns(ExtrapolationWarning):
+        s = forecast(small_fit, N=1e12, group="b", ci_prob=0.68)
     assert list(s["ci_prob"].values) == [0.5, 0.68, 0.8, 0.9, 0.95]
     assert s.attrs["ci_prob"] == 0.68 and s.attrs["group"] == "b"
     with pytest.raises(ValueError, match="ci_prob"):
@@ -330,7 +341,8 @@ def test_summarise_rejects_bad_input(draws_a):
 
 
 def test_new_group_forecast_is_wider(small_fit, summary_a):
-    new = forecast(small_fit, N=1e13, scenarios=SCENARIOS[:2], group=None, seed=3)
+    with pytest.warns(ExtrapolationWarning):
+        new = forecast(small_fit, N=1e13, scenarios=SCENARIOS[:2], group=None, seed=3)
     assert new.attrs["group"] == "new group"
 
     def width(s):
@@ -346,7 +358,8 @@ def test_new_group_forecast_is_wider(small_fit, summary_a):
 def test_forecast_plots_have_units_and_log_axes(small_fit, summary_a):
     from forecast.plots import plot_allocation, plot_exponents, plot_forecast
 
-    frontier = allocate(small_fit, C=np.geomspace(1e17, 1e29, 12), group="a")
+    with pytest.warns(ExtrapolationWarning):
+        frontier = allocate(small_fit, C=np.geomspace(1e17, 1e29, 12), group="a")
     published = load_dataset("published_fits")
     fig = plot_forecast(frontier, summary_a, runs=small_fit.runs)
     ax = fig.axes[0]
@@ -374,13 +387,21 @@ def test_cli_forecast_prints_and_writes(small_fit, tmp_path):
     assert result.exit_code == 0, result.output
     assert "compute-optimal" in result.output and "30 tokens/param" in result.output
     assert "equal-tailed" in result.output
+    # the distance beyond the runs and the warning are printed, not a Python warning line
+    assert "extrapolation beyond the runs" in result.stdout
+    assert "+3.00 decades of N" in result.stdout
+    assert "ExtrapolationWarning: compute-optimal tokens/param" in result.stderr
+    assert "priors='besiroglu2024'" in result.stderr
     saved = _idata.dataset_from_netcdf(out)
-    direct = forecast(
-        load(posterior),
-        N=1e12,
-        scenarios=[Scenario("compute_optimal"), Scenario("tokens_per_param", 30)],
-        group="a",
-    )
+    assert json.loads(saved.attrs["extrapolation"])["points"][0]["N_decades"] == 3.0
+    assert saved.attrs["extrapolation_warning"].startswith("compute-optimal tokens/param")
+    with pytest.warns(ExtrapolationWarning):
+        direct = forecast(
+            load(posterior),
+            N=1e12,
+            scenarios=[Scenario("compute_optimal"), Scenario("tokens_per_param", 30)],
+            group="a",
+        )
     np.testing.assert_allclose(saved["loss"], direct["loss"], rtol=1e-12)
     assert figure.stat().st_size > 10_000
     again = runner.invoke(app, args)
@@ -461,6 +482,9 @@ def test_cli_report_on_bundled_subset(tmp_path):
     for name in ("fit.png", "forecast.png", "exponents.png", "allocation.png", "forecast.nc"):
         assert f"({name})" in text and (out / name).exists(), name
     assert "| compute-optimal |" in text and "r_hat" in text
+    # the distance beyond the runs is stated in report.md and printed by the CLI
+    assert "## Extrapolation beyond the runs" in text and "decades of N" in text
+    assert "extrapolation beyond the runs" in result.stdout
     loaded = load(out / "posterior.nc")
     assert loaded.config.sampler.draws == 150
     summary = _idata.dataset_from_netcdf(out / "forecast.nc")
