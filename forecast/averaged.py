@@ -47,7 +47,7 @@ __all__ = ["WEIGHT_METHODS", "Stack", "allocate_draws", "mix", "mixes_draws"]
 #: How a stack's weights were obtained.
 WEIGHT_METHODS = ("lfo", "loo", "equal", "given")
 _SAMPLE_DIMS = ("chain", "draw")
-_NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
+_NAME = re.compile(r"^[^/]+$")  # a NetCDF group name in saved files
 
 
 def allocate_draws(weights, n_chain: int, n_draw: int, *, seed: int = 0) -> np.ndarray:
@@ -172,8 +172,8 @@ class Stack:
     Attributes
     ----------
     components : mapping of str to Fit
-        Component fits by name (letters, digits, ``_.+-``), all of the same runs and with
-        the same number of chains and draws.
+        Component fits by name (no ``/``: names are NetCDF groups in a saved file), all of
+        the same runs and with the same number of chains and draws.
     weights : xarray.DataArray
         Weight of each component along dim ``component`` (sum 1).
     method : str

@@ -29,6 +29,7 @@ import xarray as xr
 from forecast import _idata
 from forecast.averaged import Stack, mixes_draws
 from forecast.config import FitConfig, recipe_configs
+from forecast.data import load_runs
 from forecast.errors import ConfigError
 from forecast.fit import Fit, fit
 from forecast.predict import flat_draws, noise_model, predict
@@ -415,7 +416,7 @@ def lfo_weights(
 
 
 def fit_averaged(
-    runs: pd.DataFrame,
+    runs: pd.DataFrame | str,
     configs: Mapping[str, FitConfig] | str = "likelihoods",
     *,
     base: FitConfig | None = None,
@@ -429,7 +430,8 @@ def fit_averaged(
     Parameters
     ----------
     runs : pandas.DataFrame or path
-        The training runs (tidy schema), as for :func:`forecast.fit.fit`.
+        The training runs (tidy schema), as for :func:`forecast.fit.fit`. Nothing else
+        enters a fit or a weight.
     configs : mapping of str to FitConfig, or str
         Component configs by name, or a recipe of :data:`forecast.config.RECIPES`
         (``"likelihoods"``, ``"discrepancy"``, ``"robust"``) applied to ``base``.
@@ -500,7 +502,7 @@ def fit_averaged(
         method, w = "loo", table["weight"].values
         scores = table.rename(model="component").drop_vars("weight")
     elif weights == "lfo":
-        train = next(iter(fits.values())).runs  # validated, as every component saw them
+        train = runs if isinstance(runs, pd.DataFrame) else load_runs(runs)
         lfo = lfo_weights(train, configs=configs, column=column, seed=seed)
         method, w = "lfo", lfo["weight"].values
         scores = lfo.rename(model="component").drop_vars("weight")

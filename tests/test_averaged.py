@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import h5py
@@ -244,3 +245,47 @@ def test_fit_averaged_weighs_by_leave_future_out_on_the_given_runs(synthetic_run
     assert np.abs(counts - 400 * result.weights.values).max() < 1
     with pytest.raises(ConfigError, match="recipe"):
         stacking.fit_averaged(runs, "no_such_recipe")
+
+
+def test_backtest_scores_the_same_averaged_posterior_an_analyst_gets(synthetic_runs, monkeypatch):
+    from conftest import SMALL_SAMPLER
+
+    import forecast.stacking as stacking
+
+    bt = importlib.import_module("forecast.backtest")  # forecast.backtest is also a function
+    made, trained = [], []
+    original_fit, original_lfo = bt.fit_averaged, stacking.lfo_weights
+
+    def spy_fit(*args, **kwargs):
+        made.append(original_fit(*args, **kwargs))
+        return made[-1]
+
+    def spy_lfo(train, **kwargs):
+        trained.append(train)
+        return original_lfo(train, **kwargs)
+
+    monkeypatch.setattr(bt, "fit_averaged", spy_fit)
+    monkeypatch.setattr(stacking, "lfo_weights", spy_lfo)
+    runs = synthetic_runs.query("group == 'a'").drop(columns="group").reset_index(drop=True)
+    base = FitConfig(sampler=SMALL_SAMPLER, seed=7)
+    configs = {"plain": base, "compute": base.replace(discrepancy="compute")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = bt.backtest(
+            runs, split="C<=q0.7", config=configs, stack="lfo", n_bootstrap=0, published=()
+        )
+    assert list(result["model"].values) == ["plain", "compute", "stacked"]
+    (averaged,) = made
+    mask = bt.split_runs(runs, "C<=q0.7")
+    train, test = runs[mask].reset_index(drop=True), runs[~mask].reset_index(drop=True)
+    # the weights saw the training runs only
+    (seen,) = trained
+    np.testing.assert_array_equal(seen["loss"].to_numpy(), train["loss"].to_numpy())
+    np.testing.assert_array_equal(result["lfo_weight"].values, averaged.weights.values)
+    # "stacked" is the averaged posterior's predictive, scored
+    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(0).spawn(3)]
+    new, mean = bt._predict_ours(averaged, test, seeds[0])
+    expected = bt.score_draws(new, test["loss"], point=mean.median(("chain", "draw")))
+    for name in ("crps", "pit", "hit_90", "rel_err"):
+        np.testing.assert_array_equal(result[name].sel(model="stacked").values, expected[name])
+    assert averaged.seed == seeds[1]
