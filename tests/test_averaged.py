@@ -289,3 +289,20 @@ def test_backtest_scores_the_same_averaged_posterior_an_analyst_gets(synthetic_r
     for name in ("crps", "pit", "hit_90", "rel_err"):
         np.testing.assert_array_equal(result[name].sel(model="stacked").values, expected[name])
     assert averaged.seed == seeds[1]
+
+
+def test_exhaustion_refuses_a_stack_with_a_clear_error(stack):
+    from forecast import exhaustion
+
+    with pytest.raises(ConfigError, match="averaged posterior"):
+        exhaustion(stack, N=1e13)
+
+
+def test_allocate_of_a_stack_takes_each_draw_from_its_component(stack):
+    from forecast import allocate
+
+    out = allocate(stack, C=1e21, group="a")
+    part = allocate(stack.components["plain"], C=1e21, group="a")
+    hit = stack.labels == 0
+    np.testing.assert_array_equal(out["N"].values[hit], part["N"].values[hit])
+    assert out.attrs["stack_method"] == "given"
