@@ -15,6 +15,7 @@ import warnings
 warnings.filterwarnings("ignore", message=".*PyTensor could not link to a BLAS installation.*")
 
 from forecast.allocation import allocate  # noqa: E402
+from forecast.averaged import Stack  # noqa: E402
 from forecast.backtest import backtest  # noqa: E402
 from forecast.catalog import list_datasets, load_dataset  # noqa: E402
 from forecast.config import FitConfig, SamplerConfig  # noqa: E402
@@ -40,6 +41,7 @@ from forecast.io import load, save  # noqa: E402
 from forecast.predict import predict, predict_summary  # noqa: E402
 from forecast.scenarios import Scenario, forecast, forecast_draws  # noqa: E402
 from forecast.simulate import ladder, sbc, simulate  # noqa: E402
+from forecast.stacking import fit_averaged  # noqa: E402
 from forecast.trend import fit_dataset_trend  # noqa: E402
 from models.laws import LAWS  # noqa: E402
 from models.priors import PRESETS, PriorSpec  # noqa: E402
@@ -58,6 +60,7 @@ __all__ = [
     "PriorSpec",
     "SamplerConfig",
     "Scenario",
+    "Stack",
     "StockPrior",
     "WeightCollapseWarning",
     "allocate",
@@ -65,6 +68,7 @@ __all__ = [
     "diagnostics",
     "exhaustion",
     "fit",
+    "fit_averaged",
     "fit_dataset_trend",
     "fit_generations",
     "forecast",

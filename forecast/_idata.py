@@ -82,12 +82,20 @@ def with_attrs(idata: InferenceData, values: Mapping[str, object]) -> InferenceD
     return out
 
 
-def to_netcdf(idata: InferenceData, path: str) -> None:
-    """Write every group to one NetCDF-4 file with h5netcdf."""
-    idata.to_netcdf(str(path), engine="h5netcdf")
+def to_netcdf(
+    idata: InferenceData, path: str, *, base_group: str = "/", append: bool = False
+) -> None:
+    """Write every group to one NetCDF-4 file with h5netcdf.
+
+    ``base_group`` puts the groups under a NetCDF group of that path (several fits in one
+    file); ``append`` adds to an existing file instead of replacing it.
+    """
+    idata.to_netcdf(
+        str(path), engine="h5netcdf", base_group=base_group, overwrite_existing=not append
+    )
 
 
-def from_netcdf(path: str) -> InferenceData:
+def from_netcdf(path: str, *, base_group: str = "/") -> InferenceData:
     """Read a file written by :func:`to_netcdf` fully into memory, and close it.
 
     Every group is read now (arviz reads lazily by default), so a damaged chunk in any
@@ -97,8 +105,14 @@ def from_netcdf(path: str) -> InferenceData:
     with warnings.catch_warnings(), az.rc_context({"data.load": "eager"}):
         warnings.filterwarnings("ignore", message=".*not part of the InferenceData schema.*")
         warnings.filterwarnings("ignore", message=".*group.*not defined in the InferenceData.*")
-        idata = az.from_netcdf(str(path), engine="h5netcdf")
+        idata = az.InferenceData.from_netcdf(str(path), engine="h5netcdf", base_group=base_group)
     return idata
+
+
+def root_attrs(path: str) -> dict:
+    """Attributes of the root group of a NetCDF file (without reading its groups)."""
+    with xr.open_dataset(str(path), engine="h5netcdf") as ds:
+        return dict(ds.attrs)
 
 
 def rhat(ds: xr.Dataset) -> xr.Dataset:
@@ -127,15 +141,20 @@ def loo(idata: InferenceData, var_name: str = "log_loss"):
 
 
 # --- plain xarray results (exhaustion, forecasts): written by the CLI via io.write_atomic ---
-def dataset_to_netcdf(ds: xr.Dataset, path: str) -> None:
-    """Write a plain ``xr.Dataset`` (not InferenceData) to NetCDF-4 with h5netcdf."""
-    ds.to_netcdf(str(path), engine="h5netcdf")
+def dataset_to_netcdf(
+    ds: xr.Dataset, path: str, *, group: str | None = None, append: bool = False
+) -> None:
+    """Write a plain ``xr.Dataset`` (not InferenceData) to NetCDF-4 with h5netcdf.
+
+    ``group`` writes it as that NetCDF group; ``append`` adds to an existing file.
+    """
+    ds.to_netcdf(str(path), engine="h5netcdf", group=group, mode="a" if append else "w")
 
 
 # --- sensitivity studies: read plain xarray results; power-scaling sensitivity ---
-def dataset_from_netcdf(path: str) -> xr.Dataset:
+def dataset_from_netcdf(path: str, *, group: str | None = None) -> xr.Dataset:
     """Read a plain ``xr.Dataset`` written by :func:`dataset_to_netcdf` fully into memory."""
-    with xr.open_dataset(str(path), engine="h5netcdf") as ds:
+    with xr.open_dataset(str(path), engine="h5netcdf", group=group) as ds:
         return ds.load()
 
 

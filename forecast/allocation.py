@@ -38,6 +38,7 @@ import numpy as np
 import xarray as xr
 
 from forecast import _idata
+from forecast.averaged import Stack, mixes_draws
 from forecast.extrapolation import assess
 from forecast.fit import Fit
 from forecast.predict import group_params
@@ -286,8 +287,9 @@ def result_attrs(result: Fit, seed: int) -> dict:
     }
 
 
+@mixes_draws
 def allocate(
-    result: Fit,
+    result: Fit | Stack,
     C=None,
     *,
     N=None,
@@ -303,8 +305,8 @@ def allocate(
 
     Parameters
     ----------
-    result : Fit
-        A fitted result.
+    result : Fit or Stack
+        A fitted result, or an averaged posterior (mixture draws, :mod:`forecast.averaged`).
     C : float or array_like, optional
         Training compute budgets, FLOP (> ``flop_per_param_token``). Scalars give no point
         dim, 1-D arrays a dim ``point``.

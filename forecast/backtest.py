@@ -37,13 +37,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from forecast.averaged import Stack
 from forecast.baseline import bootstrap_point, fit_point, predict_point
 from forecast.catalog import load_dataset
 from forecast.config import FitConfig
 from forecast.data import load_runs
 from forecast.errors import ConfigError, DataError
 from forecast.fit import Fit, fit, package_versions
-from forecast.stacking import compare_fits, lfo_weights, predict_runs, stack_draws
+from forecast.stacking import compare_fits, fit_averaged, predict_runs
 from forecast.units import FLOP_PER_PARAM_TOKEN, LOSS_ATTRS
 from models.laws import data_constrained, get_law
 from models.noise import standard_noise
@@ -259,10 +260,12 @@ def _noise_of_measurement(loss: xr.DataArray, sd, seed: int) -> xr.DataArray:
     return (loss * np.exp(sd / loss * eps)).transpose(*loss.dims)
 
 
-def _predict_ours(result: Fit, test: pd.DataFrame, seed: int):
+def _predict_ours(result: Fit | Stack, test: pd.DataFrame, seed: int):
     """Predictive and mean-curve draws at the held-out runs, along ``run``.
 
-    The predictive is one new run plus the held-out run's known measurement SD.
+    The predictive is one new run plus the held-out run's known measurement SD. For an
+    averaged posterior both are its mixture draws (the same draws allocated to the same
+    components, so the point forecast and the predictive agree).
     """
     new = predict_runs(result, test, include_noise=True, seed=seed)
     mean = predict_runs(result, test, include_noise=False, seed=seed)
@@ -368,8 +371,10 @@ def backtest(
         under its name). A held-out run's group is its group in the fit, or a new group
         drawn from the population when the fit has not seen it.
     stack : {None, "lfo", "loo"}
-        With several configs, also report their Bayesian stack as ``"stacked"``: predictive
-        draws mixed by weight, the weights from the training runs only — ``"lfo"``:
+        With several configs, also report their Bayesian stack as ``"stacked"``: the
+        averaged posterior of :func:`forecast.stacking.fit_averaged` on the training runs
+        (the one an analyst forecasts with), its draws allocated to components by weight,
+        the weights from the training runs only — ``"lfo"``:
         leave-future-out stacking along the split variable (:func:`forecast.stacking.lfo_weights`;
         one extra fit per config on the lower part of the training runs), ``"loo"``:
         PSIS-LOO stacking (:func:`forecast.stacking.compare_fits`).
@@ -380,8 +385,8 @@ def backtest(
     levels : sequence of float
         Central interval probabilities whose coverage is reported.
     seed : int
-        Seed of the predictive noise, the bootstrap and the stacking mixture (each fit
-        keeps its config's own seed).
+        Seed of the predictive noise, the bootstrap and the stack (its LFO densities and
+        allocation of draws; each fit keeps its config's own seed).
 
     Returns
     -------
@@ -433,32 +438,37 @@ def backtest(
             raise DataError(f"<DataFrame>: no group column {c.groups!r}", column=c.groups)
     seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(3)]
     y = test["loss"].to_numpy(float)
-    fits = {name: fit(train, config=c) for name, c in configs.items()}
+    if stack not in (None, "lfo", "loo"):
+        raise ConfigError(f"stack must be None, 'lfo' or 'loo'; got {stack!r}")
+    averaged = None
+    if stack and len(configs) > 1:
+        # the averaged posterior an analyst gets from fit_averaged, on the training runs only
+        column = _SPLIT.match(split).group(1) if isinstance(split, str) else "C"
+        averaged = fit_averaged(train, configs, weights=stack, column=column, seed=seeds[1])
+        fits = dict(averaged.components)
+    else:
+        fits = {name: fit(train, config=c) for name, c in configs.items()}
     preds = {name: _predict_ours(f, test, seeds[0]) for name, f in fits.items()}
     scores = {
         name: score_draws(new, y, point=mean.median(_SAMPLE_DIMS), levels=levels)
         for name, (new, mean) in preds.items()
     }
     attrs, extra = _posterior_summary(fits[next(iter(fits))]), xr.Dataset()
-    if stack not in (None, "lfo", "loo"):
-        raise ConfigError(f"stack must be None, 'lfo' or 'loo'; got {stack!r}")
     if len(fits) > 1:
         table = compare_fits(fits)
         extra = table.rename(model="component").rename({v: f"loo_{v}" for v in table.data_vars})
         weights = {n: float(table["weight"].sel(model=n)) for n in fits}
         attrs["loo_stacking_weights"] = repr({n: round(w, 4) for n, w in weights.items()})
-        if stack == "lfo":
-            column = _SPLIT.match(split).group(1) if isinstance(split, str) else "C"
-            lfo = lfo_weights(train, configs=configs, column=column, seed=seeds[1])
-            weights = {n: float(lfo["weight"].sel(model=n)) for n in fits}
-            extra["lfo_weight"] = ("component", lfo["weight"].values)
-            extra["lfo_elpd"] = ("component", lfo["elpd_lfo"].values)
-            attrs["lfo_stacking_weights"] = repr({n: round(w, 4) for n, w in weights.items()})
-            attrs["lfo_split"] = f"fit {lfo.attrs['n_fit']}, score {lfo.attrs['n_scored']}"
-        if stack:
-            new = stack_draws({n: p[0] for n, p in preds.items()}, weights, seed=seeds[1])
-            mean = stack_draws({n: p[1] for n, p in preds.items()}, weights, seed=seeds[1])
-            scores["stacked"] = score_draws(new, y, point=mean.median(_SAMPLE_DIMS), levels=levels)
+    if averaged is not None and averaged.method == "lfo":
+        weights = dict(zip(averaged.names, averaged.weights.values.tolist(), strict=True))
+        extra["lfo_weight"] = ("component", averaged.weights.values)
+        extra["lfo_elpd"] = ("component", averaged.scores["elpd_lfo"].values)
+        attrs["lfo_stacking_weights"] = repr({n: round(w, 4) for n, w in weights.items()})
+        split_attrs = averaged.scores.attrs
+        attrs["lfo_split"] = f"fit {split_attrs['n_fit']}, score {split_attrs['n_scored']}"
+    if averaged is not None:
+        new, mean = _predict_ours(averaged, test, seeds[0])
+        scores["stacked"] = score_draws(new, y, point=mean.median(_SAMPLE_DIMS), levels=levels)
     if n_bootstrap:
         point, boot, noisy = _baseline(train, test, first.groups, n_bootstrap, seeds[2])
         scores["bootstrap"] = score_draws(boot, y, point=point, levels=levels)

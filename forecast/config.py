@@ -253,4 +253,56 @@ class FitConfig:
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
 
 
-__all__ = ["FitConfig", "LAWS", "SamplerConfig"]
+#: Named sets of configs for an averaged posterior (:func:`forecast.stacking.fit_averaged`):
+#: name -> component name -> the fields each component changes in a base config.
+RECIPES: dict[str, dict[str, dict[str, Any]]] = {
+    "likelihoods": {
+        "normal": {"likelihood": "normal"},
+        "student_t": {"likelihood": "student_t"},
+    },
+    "discrepancy": {
+        "plain": {"discrepancy": None},
+        "compute": {"discrepancy": "compute"},
+    },
+    "robust": {
+        "normal": {"likelihood": "normal", "discrepancy": None},
+        "student_t": {"likelihood": "student_t", "discrepancy": None},
+        "normal_compute": {"likelihood": "normal", "discrepancy": "compute"},
+        "student_t_compute": {"likelihood": "student_t", "discrepancy": "compute"},
+    },
+}
+
+
+def recipe_configs(recipe: str, base: FitConfig | None = None) -> dict[str, FitConfig]:
+    """Return the component configs of a named recipe, each a change of ``base``.
+
+    Parameters
+    ----------
+    recipe : str
+        A key of :data:`RECIPES`.
+    base : FitConfig, optional
+        Law, priors, groups, sampler and seed shared by the components; default
+        ``FitConfig()``.
+
+    Returns
+    -------
+    dict of str to FitConfig
+        Component configs by name.
+
+    Raises
+    ------
+    ConfigError
+        Unknown recipe.
+
+    Examples
+    --------
+    >>> sorted(recipe_configs("likelihoods"))
+    ['normal', 'student_t']
+    """
+    if recipe not in RECIPES:
+        raise ConfigError(f"unknown recipe {recipe!r}; choose one of {sorted(RECIPES)}")
+    base = FitConfig() if base is None else base
+    return {name: base.replace(**changes) for name, changes in RECIPES[recipe].items()}
+
+
+__all__ = ["RECIPES", "FitConfig", "LAWS", "SamplerConfig", "recipe_configs"]

@@ -55,6 +55,7 @@ import pymc as pm
 import xarray as xr
 from scipy.special import ndtri
 
+from forecast.averaged import Stack
 from forecast.errors import ConfigError
 from forecast.extrapolation import assess
 from forecast.fit import Fit, package_versions
@@ -379,6 +380,11 @@ def exhaustion(
     >>> out["p_exhausted"].sel(scenario="100_tokens_per_param").item()  # doctest: +SKIP
     0.9...
     """
+    if isinstance(result, Stack):
+        raise ConfigError(
+            "exhaustion does not take an averaged posterior yet; pass one of its components "
+            f"(stack.components[name], names {result.names})"
+        )
     rules = _check_scenarios(scenarios)
     if not (isinstance(N, numbers.Real) and math.isfinite(N) and N > 0):
         raise ConfigError(f"N must be a finite number of parameters > 0; got {N!r}")

@@ -12,6 +12,14 @@ into place, so a crash mid-write leaves the previous file intact; ``load`` reads
 group into memory and recomputes the config hash, the data hash and the checksum of every
 group, so a truncated, damaged or edited file is refused with a clear error when it is
 loaded, not later when a group is first used.
+
+An averaged posterior (:class:`forecast.averaged.Stack`) is one file too: root attrs
+``format_version``, ``kind = "stack"``, ``components`` (JSON list), ``method``, ``seed``,
+``stack_sha256`` (checksum of the ``stack`` group) and ``components_sha256`` (JSON: a
+checksum of each component's checksums); NetCDF group ``stack`` holds ``weight`` and the
+scores along ``component``; each component is a whole saved fit (its groups and attrs, as
+above) under the NetCDF group ``components/<name>``, which arviz opens on its own
+(``InferenceData.from_netcdf`` with ``base_group="components/<name>"``; see the README).
 """
 
 from __future__ import annotations
@@ -24,12 +32,18 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
 from forecast import _idata
+from forecast.averaged import Stack
 from forecast.config import FitConfig
 from forecast.diagnostics import diagnose
 from forecast.errors import IncompatibleFileError
-from forecast.fit import FORMAT_VERSION, Fit, data_hash, runs_from_dataset
+from forecast.fit import FORMAT_VERSION, Fit, data_hash, package_versions, runs_from_dataset
+
+#: Root attr ``kind`` of a file holding an averaged posterior.
+STACK_KIND = "stack"
+_COMPONENTS = "components"
 
 
 def _digest_dataset(ds, digest) -> None:
@@ -147,13 +161,65 @@ def write_atomic(path: str | Path, write) -> Path:
     return path
 
 
-def save(result: Fit, path: str | Path, *, overwrite: bool = False) -> Path:
-    """Save a fit to NetCDF atomically.
+def _with_checksums(idata):
+    """Return a copy of ``idata`` with its ``posterior_sha256`` and ``group_sha256`` attrs."""
+    sums = {
+        "posterior_sha256": posterior_checksum(idata),
+        "group_sha256": json.dumps(group_checksums(idata), sort_keys=True),
+    }
+    return _idata.with_attrs(idata, sums)
+
+
+def _dataset_checksum(ds: xr.Dataset) -> str:
+    digest = hashlib.sha256()
+    _digest_dataset(ds, digest)
+    for key in sorted(ds.attrs):
+        digest.update(f"{key}={ds.attrs[key]!r}".encode())
+    return digest.hexdigest()
+
+
+def _component_checksum(idata) -> str:
+    """SHA-256 of a component's stored checksums (binds the component to the stack)."""
+    attrs = _idata.attrs(idata)
+    text = f"{attrs['posterior_sha256']}|{attrs['group_sha256']}|{attrs['config_hash']}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _stack_dataset(stack: Stack) -> xr.Dataset:
+    ds = stack.scores.assign(weight=stack.weights)
+    ds.attrs = dict(stack.scores.attrs)
+    return ds
+
+
+def _write_stack(stack: Stack, tmp: str) -> None:
+    parts = {n: _with_checksums(f.idata) for n, f in stack.components.items()}
+    table = _stack_dataset(stack)
+    root = {
+        "format_version": FORMAT_VERSION,
+        "kind": STACK_KIND,
+        "package_version": package_versions()["scaling-forecast"],
+        "components": json.dumps(stack.names),
+        "method": stack.method,
+        "seed": int(stack.seed),
+        "stack_sha256": _dataset_checksum(table),
+        "components_sha256": json.dumps(
+            {n: _component_checksum(i) for n, i in parts.items()}, sort_keys=True
+        ),
+    }
+    _idata.dataset_to_netcdf(xr.Dataset(attrs=root), tmp)
+    _idata.dataset_to_netcdf(table, tmp, group="stack", append=True)
+    for name, idata in parts.items():
+        _idata.to_netcdf(idata, tmp, base_group=f"{_COMPONENTS}/{name}", append=True)
+
+
+def save(result: Fit | Stack, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Save a fit or an averaged posterior to one NetCDF file atomically.
 
     Parameters
     ----------
-    result : Fit
-        The fit to save.
+    result : Fit or Stack
+        The fit to save, or an averaged posterior (components, weights and their
+        provenance; layout in the module docstring).
     path : str or Path
         Destination ``.nc`` file.
     overwrite : bool
@@ -177,28 +243,39 @@ def save(result: Fit, path: str | Path, *, overwrite: bool = False) -> Path:
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True (CLI: --force) to replace it")
-    sums = {
-        "posterior_sha256": posterior_checksum(result.idata),
-        "group_sha256": json.dumps(group_checksums(result.idata), sort_keys=True),
-    }
-    idata = _idata.with_attrs(result.idata, sums)
+    if isinstance(result, Stack):
+        return write_atomic(path, lambda tmp: _write_stack(result, tmp))
+    idata = _with_checksums(result.idata)
     return write_atomic(path, lambda tmp: _idata.to_netcdf(idata, tmp))
 
 
-def load(path: str | Path, *, expect: FitConfig | None = None) -> Fit:
-    """Load a fit saved by :func:`save`, checking that it is whole and what was asked for.
+def _read(path: Path, base_group: str = "/"):
+    try:
+        return _idata.from_netcdf(path, base_group=base_group)
+    except Exception as exc:  # h5py/netCDF raise many types on damaged files
+        raise IncompatibleFileError(
+            f"{path}: cannot be read as NetCDF ({type(exc).__name__}: {exc}); "
+            "the file is truncated, damaged or not a saved fit"
+        ) from exc
+
+
+def load(path: str | Path, *, expect: FitConfig | None = None) -> Fit | Stack:
+    """Load a fit or an averaged posterior saved by :func:`save`, checking that it is whole.
 
     Parameters
     ----------
     path : str or Path
         A file written by :func:`save` (or by ``scaling-forecast fit``).
     expect : FitConfig, optional
-        Config the caller expects; a file made with another config raises.
+        Config the caller expects; a file made with another config (or holding an
+        averaged posterior) raises.
 
     Returns
     -------
-    Fit
-        Posterior, config, runs and diagnostics, as when it was fitted.
+    Fit or Stack
+        Posterior, config, runs and diagnostics, as when it was fitted; a
+        :class:`forecast.averaged.Stack` when the file holds one (every component checked
+        as a fit is, and the weights against their checksum).
 
     Raises
     ------
@@ -212,12 +289,66 @@ def load(path: str | Path, *, expect: FitConfig | None = None) -> Fit:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     try:
-        idata = _idata.from_netcdf(path)
+        root = _idata.root_attrs(path)
     except Exception as exc:  # h5py/netCDF raise many types on damaged files
         raise IncompatibleFileError(
             f"{path}: cannot be read as NetCDF ({type(exc).__name__}: {exc}); "
             "the file is truncated, damaged or not a saved fit"
         ) from exc
+    if root.get("kind") == STACK_KIND:
+        if expect is not None:
+            raise IncompatibleFileError(
+                f"{path}: holds an averaged posterior, not one fit of config {expect.config_hash}"
+            )
+        return _load_stack(path, root)
+    return _fit_from(_read(path), str(path), expect)
+
+
+def _load_stack(path: Path, root: dict) -> Stack:
+    if int(root.get("format_version", -1)) != FORMAT_VERSION:
+        raise IncompatibleFileError(
+            f"{path}: format_version {root.get('format_version')} but this package reads "
+            f"{FORMAT_VERSION}"
+        )
+    try:
+        names = json.loads(root["components"])
+        table = _idata.dataset_from_netcdf(path, group="stack")
+    except Exception as exc:  # noqa: BLE001 - any failure here is a damaged file
+        raise IncompatibleFileError(
+            f"{path}: the stack's weights cannot be read ({type(exc).__name__}: {exc}); "
+            "the file is truncated or damaged"
+        ) from exc
+    if root.get("stack_sha256") != _dataset_checksum(table):
+        raise IncompatibleFileError(
+            f"{path}: the checksum of the stack's weights and scores does not match; "
+            "the file was edited or damaged"
+        )
+    stored = json.loads(root.get("components_sha256", "{}"))
+    fits = {}
+    for name in names:
+        idata = _read(path, f"{_COMPONENTS}/{name}")
+        where = f"{path} (component {name!r})"
+        fits[name] = _fit_from(idata, where, None)
+        if stored.get(name) != _component_checksum(idata):
+            raise IncompatibleFileError(
+                f"{where}: not the component the stack was saved with; the file was edited"
+            )
+    weights = table["weight"]
+    scores = table.drop_vars("weight")
+    scores.attrs = dict(table.attrs)
+    weights = weights.assign_coords(component=[str(n) for n in weights["component"].values])
+    scores = scores.assign_coords(component=weights["component"])
+    return Stack(
+        components=fits,
+        weights=weights,
+        method=str(root["method"]),
+        seed=int(root["seed"]),
+        scores=scores,
+    )
+
+
+def _fit_from(idata, path: str, expect: FitConfig | None) -> Fit:
+    """Check a saved fit's attrs and checksums and return the :class:`Fit` it holds."""
     attrs = _idata.attrs(idata)
     if "config" not in attrs or "format_version" not in attrs:
         raise IncompatibleFileError(f"{path}: not a scaling-forecast file (no config attrs)")

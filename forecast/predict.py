@@ -22,6 +22,7 @@ computed block by block so that memory stays bounded (a few hundred MB) whatever
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 import xarray as xr
 
+from forecast.averaged import Stack, mixes_draws
 from forecast.fit import Fit, model_data, package_versions
 from forecast.units import CI_PROB, D_ATTRS, LOSS_ATTRS, N_ATTRS
 from models import noise
@@ -200,8 +202,9 @@ def noise_model(result: Fit, group: str | None) -> NoiseModel:
     )
 
 
+@mixes_draws
 def predict(
-    result: Fit,
+    result: Fit | Stack,
     N,
     D,
     *,
@@ -216,8 +219,9 @@ def predict(
 
     Parameters
     ----------
-    result : Fit
-        A fitted result.
+    result : Fit or Stack
+        A fitted result, or an averaged posterior (:class:`forecast.averaged.Stack`: each
+        draw from the component it is allocated to).
     N : array_like or xarray.DataArray
         Total parameters (> 0). Scalars and 1-D arrays broadcast against ``D`` along a
         dim ``point``; DataArrays keep their dims (use them for 2-D grids). A DataArray
@@ -314,7 +318,7 @@ def _unique_tokens(law, D_da: xr.DataArray, unique_tokens) -> xr.DataArray | Non
 
 
 def predict_summary(
-    result: Fit,
+    result: Fit | Stack,
     N,
     D,
     *,
@@ -334,8 +338,11 @@ def predict_summary(
 
     Parameters
     ----------
-    result : Fit
-        A fitted result.
+    result : Fit or Stack
+        A fitted result, or an averaged posterior: then the quantiles are those of the
+        mixture draws of :func:`predict` (a block of points at a time), and the noise of
+        ``include_noise`` is that of :func:`predict` with the same seed, restarted in
+        every block (each point's draws are still independent across draws).
     N : array_like or xarray.DataArray
         Total parameters (> 0). Scalars and 1-D arrays broadcast against ``D`` along a
         dim ``point``; DataArrays keep their dims (use them for 2-D grids). A DataArray
@@ -399,8 +406,21 @@ def predict_summary(
     """
     if isinstance(ci_prob, bool) or not isinstance(ci_prob, (int, float)) or not 0 < ci_prob < 1:
         raise ValueError(f"ci_prob must be a probability in (0, 1); got {ci_prob!r}")
-    law = get_law(result.config.law)
     N_da, D_da = _as_points(N, D)
+    probs = [(1.0 - ci_prob) / 2.0, 0.5, (1.0 + ci_prob) / 2.0]
+    if isinstance(result, Stack):
+        out = _stack_quantiles(result, N_da, D_da, group, unique_tokens, include_noise, seed, probs)
+        attrs = {**result.attrs(), "config_hash": _joined(result, "config_hash")}
+        attrs["law"] = _joined(result, "law")
+    else:
+        out = _fit_quantiles(result, N_da, D_da, group, unique_tokens, include_noise, seed, probs)
+        attrs = {"config_hash": result.config.config_hash, "law": result.config.law}
+    return _summary_dataset(out, N_da, D_da, ci_prob, include_noise, group, seed, attrs)
+
+
+def _fit_quantiles(result, N_da, D_da, group, unique_tokens, include_noise, seed, probs):
+    """Quantiles ``probs`` of a fit's draws at every point, shape (3, points), blockwise."""
+    law = get_law(result.config.law)
     params = group_params(result, group, seed=seed)
     log_U = _unique_tokens(law, D_da, unique_tokens)
     theta = {
@@ -412,7 +432,6 @@ def predict_summary(
     log_D = np.log(D_da.values).reshape(-1, 1)
     flat_U = None if log_U is None else np.asarray(log_U.values, float).reshape(-1, 1)
     draw_noise = _noise_draws(result, group, seed) if include_noise else None
-    probs = [(1.0 - ci_prob) / 2.0, 0.5, (1.0 + ci_prob) / 2.0]
     out = np.empty((3, log_N.shape[0]))
     step = max(1, SUMMARY_CHUNK_VALUES // n_draws)
 
@@ -435,6 +454,59 @@ def predict_summary(
     else:
         for start in starts:
             summarise(start)
+    return out
+
+
+def _joined(stack: Stack, what: str) -> str:
+    """One config field of every component, as JSON by component (or the common value)."""
+    values = {n: getattr(f.config, what) for n, f in stack.components.items()}
+    if len(set(values.values())) == 1:
+        return next(iter(values.values()))
+    return json.dumps(values)
+
+
+def _stack_quantiles(stack, N_da, D_da, group, unique_tokens, include_noise, seed, probs):
+    """Quantiles ``probs`` of a stack's mixture draws at every point, blockwise.
+
+    Each block of points is :func:`predict` of the stack (its mixture draws), reduced to
+    quantiles before the next block, so memory is bounded by the block size times the
+    number of components.
+    """
+    if unique_tokens is not None and not isinstance(unique_tokens, xr.DataArray):
+        values = np.asarray(unique_tokens, float)
+        try:
+            unique_tokens = D_da.copy(data=np.broadcast_to(values, D_da.shape))
+        except ValueError:
+            raise ValueError(
+                f"unique_tokens has shape {values.shape}; it must be a scalar or one value per "
+                f"point of N and D (shape {D_da.shape})"
+            ) from None
+    flat_U = None
+    if unique_tokens is not None:
+        flat_U = np.asarray(xr.broadcast(unique_tokens, D_da)[0].values, float).ravel()
+    flat_N, flat_D = N_da.values.ravel(), D_da.values.ravel()
+    post = next(iter(stack.components.values())).posterior
+    n_draws = post.sizes["chain"] * post.sizes["draw"]
+    step = max(1, SUMMARY_CHUNK_VALUES // n_draws)
+    out = np.empty((3, flat_N.size))
+    for start in range(0, flat_N.size, step):
+        sl = slice(start, start + step)
+        draws = predict(
+            stack,
+            flat_N[sl],
+            flat_D[sl],
+            group=group,
+            unique_tokens=None if flat_U is None else flat_U[sl],
+            include_noise=include_noise,
+            seed=seed,
+        )
+        values = draws.transpose("point", "chain", "draw").values.reshape(-1, n_draws)
+        out[:, sl] = np.quantile(values, probs, axis=1)
+    return out
+
+
+def _summary_dataset(out, N_da, D_da, ci_prob, include_noise, group, seed, attrs) -> xr.Dataset:
+    """Build the Dataset of :func:`predict_summary` from quantiles ``out`` (3, points)."""
     shape, dims = N_da.shape, N_da.dims
     coords = {"N": N_da.assign_attrs(N_ATTRS), "D": D_da.assign_attrs(D_ATTRS)}
     curve = "loss of one new run (with observation noise)" if include_noise else "mean curve"
@@ -457,9 +529,8 @@ def predict_summary(
             "curve": curve,
             "group": "new group" if group is None else group,
             "package_version": package_versions()["scaling-forecast"],
-            "config_hash": result.config.config_hash,
             "seed": seed,
-            "law": result.config.law,
+            **attrs,
         },
     )
 

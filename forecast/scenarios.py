@@ -50,6 +50,7 @@ from forecast.allocation import (
     result_attrs,
     theta_arrays,
 )
+from forecast.averaged import Stack, mixes_draws
 from forecast.errors import ConfigError
 from forecast.extrapolation import assess
 from forecast.fit import Fit
@@ -227,8 +228,9 @@ def _log_N_D(law, theta, scenario: Scenario, N: float, k: float, shape):
     return log_N, log_D, edge
 
 
+@mixes_draws
 def forecast_draws(
-    result: Fit,
+    result: Fit | Stack,
     *,
     N: float = 1e13,
     scenarios: Sequence[Scenario | Mapping] | None = None,
@@ -240,8 +242,9 @@ def forecast_draws(
 
     Parameters
     ----------
-    result : Fit
-        A fitted result.
+    result : Fit or Stack
+        A fitted result, or an averaged posterior (each draw from the component it is
+        allocated to, :mod:`forecast.averaged`).
     N : float
         Total parameters of the forecast model (scenarios may override it).
     scenarios : sequence of Scenario or mapping, optional
@@ -406,7 +409,7 @@ def _default_thresholds(loss: xr.DataArray) -> list[float]:
 
 
 def forecast(
-    result: Fit,
+    result: Fit | Stack,
     *,
     N: float = 1e13,
     scenarios: Sequence[Scenario | Mapping] | None = None,
@@ -420,8 +423,9 @@ def forecast(
 
     Parameters
     ----------
-    result : Fit
-        A fitted result.
+    result : Fit or Stack
+        A fitted result, or an averaged posterior: the summaries are those of the mixture
+        draws of :func:`forecast_draws`.
     N : float
         Total parameters of the forecast model, default :math:`10^{13}` (10T).
     scenarios : sequence of Scenario or mapping, optional

@@ -27,7 +27,9 @@ import pandas as pd
 import xarray as xr
 
 from forecast import _idata
-from forecast.config import FitConfig
+from forecast.averaged import Stack, mixes_draws
+from forecast.config import FitConfig, recipe_configs
+from forecast.data import load_runs
 from forecast.errors import ConfigError
 from forecast.fit import Fit, fit
 from forecast.predict import flat_draws, noise_model, predict
@@ -37,6 +39,7 @@ from models.laws import get_law
 
 __all__ = [
     "compare_fits",
+    "fit_averaged",
     "lfo_weights",
     "log_predictive_density",
     "nested_split",
@@ -164,15 +167,16 @@ def _group_of(result: Fit, runs: pd.DataFrame) -> np.ndarray:
     return np.where(np.isin(keys, labels), keys, "")
 
 
+@mixes_draws
 def predict_runs(
-    result: Fit, runs: pd.DataFrame, *, include_noise: bool = False, seed: int = 0
+    result: Fit | Stack, runs: pd.DataFrame, *, include_noise: bool = False, seed: int = 0
 ) -> xr.DataArray:
     """Posterior draws of the loss at each run of a table, each with its own group.
 
     Parameters
     ----------
-    result : Fit
-        A fitted result.
+    result : Fit or Stack
+        A fitted result or an averaged posterior (mixture draws).
     runs : pandas.DataFrame
         Runs to predict (``N`` parameters, ``D`` tokens, and the fit's group column and
         ``unique_tokens`` when the fit uses them).
@@ -409,3 +413,105 @@ def lfo_weights(
         coords={"model": names},
         attrs={"column": column, "n_fit": len(lower), "n_scored": len(upper)},
     )
+
+
+def fit_averaged(
+    runs: pd.DataFrame | str,
+    configs: Mapping[str, FitConfig] | str = "likelihoods",
+    *,
+    base: FitConfig | None = None,
+    weights: str | Mapping[str, float] = "lfo",
+    column: str = "C",
+    seed: int = 0,
+    strict: bool = False,
+) -> Stack:
+    r"""Fit several configs to the same runs and weigh them: an averaged posterior.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame or path
+        The training runs (tidy schema), as for :func:`forecast.fit.fit`. Nothing else
+        enters a fit or a weight.
+    configs : mapping of str to FitConfig, or str
+        Component configs by name, or a recipe of :data:`forecast.config.RECIPES`
+        (``"likelihoods"``, ``"discrepancy"``, ``"robust"``) applied to ``base``.
+    base : FitConfig, optional
+        Shared settings of a recipe's components (law, priors, groups, sampler, seed).
+    weights : {"lfo", "loo", "equal"} or mapping of str to float
+        ``"lfo"``: leave-future-out stacking along ``column`` (:func:`lfo_weights`, one
+        extra fit per component on the lower two thirds of the runs), ``"loo"``: PSIS-LOO
+        stacking (:func:`compare_fits`), ``"equal"``, or given weights (normalised).
+    column : str
+        Variable the LFO split runs along (``"C"`` compute, ``"N"``, ``"epochs"`` …).
+    seed : int
+        Seed of the LFO predictive densities and of the allocation of draws to components.
+    strict : bool
+        Raise ``ConvergenceError`` when a component fails its convergence checks.
+
+    Returns
+    -------
+    Stack
+        The component fits, their weights (along ``component``), the method and its scores
+        (``elpd_lfo`` and the nested split, or the LOO table). Only ``runs`` are used.
+
+    Raises
+    ------
+    ConfigError
+        Unknown recipe or weight method, given weights that do not name the components.
+
+    Notes
+    -----
+    .. math:: p(\tilde y \mid y) = \sum_k w_k\, p(\tilde y \mid y, M_k), \qquad
+              w = \arg\max_{w \in \Delta} \sum_{i} \log \sum_k w_k\, p_k(y_i)
+
+    with :math:`p_k(y_i)` the held-out predictive density of run :math:`i` (LFO: runs
+    above the nested split given the runs below; LOO: leave-one-out).
+
+    References
+    ----------
+    Yao, Vehtari, Simpson & Gelman 2018, "Using stacking to average Bayesian predictive
+    distributions", Bayesian Analysis 13(3); Bürkner, Gabry & Vehtari 2020 (LFO).
+
+    Examples
+    --------
+    >>> stack = fit_averaged(runs, "likelihoods", weights="lfo")  # doctest: +SKIP
+    >>> float(stack.weights.sum())  # doctest: +SKIP
+    1.0
+    """
+    if isinstance(configs, str):
+        configs = recipe_configs(configs, base)
+    elif base is not None:
+        raise ConfigError("base applies to a recipe; pass full configs or a recipe name")
+    configs = dict(configs)
+    if not configs or not all(isinstance(c, FitConfig) for c in configs.values()):
+        raise ConfigError("configs must be a recipe name or a non-empty mapping to FitConfig")
+    names = list(configs)
+    fits = {n: fit(runs, config=c, strict=strict) for n, c in configs.items()}
+    scores = xr.Dataset(coords={"component": names})
+    if isinstance(weights, Mapping):
+        if sorted(weights) != sorted(names):
+            raise ConfigError(f"weights name {sorted(weights)}; the components are {names}")
+        w = np.array([float(weights[n]) for n in names])
+        if not (np.all(np.isfinite(w)) and np.all(w >= 0) and w.sum() > 0):
+            raise ConfigError(f"weights must be finite, >= 0 and not all 0; got {w.tolist()}")
+        method, w = "given", w / w.sum()
+    elif weights == "equal" or (weights in ("lfo", "loo") and len(names) == 1):
+        method, w = weights, np.full(len(names), 1.0 / len(names))
+    elif weights == "loo":
+        table = compare_fits(fits)
+        method, w = "loo", table["weight"].values
+        scores = table.rename(model="component").drop_vars("weight")
+    elif weights == "lfo":
+        train = runs if isinstance(runs, pd.DataFrame) else load_runs(runs)
+        lfo = lfo_weights(train, configs=configs, column=column, seed=seed)
+        method, w = "lfo", lfo["weight"].values
+        scores = lfo.rename(model="component").drop_vars("weight")
+    else:
+        raise ConfigError(f"weights must be 'lfo', 'loo', 'equal' or a mapping; got {weights!r}")
+    weight = xr.DataArray(
+        np.asarray(w, float),
+        dims="component",
+        coords={"component": names},
+        attrs={"units": "1", "long_name": f"stacking weight ({method})"},
+    )
+    return Stack(components=fits, weights=weight, method=method, seed=seed, scores=scores)
