@@ -31,6 +31,7 @@ from forecast.errors import (  # noqa: E402
 )
 from forecast.exhaustion import StockPrior, exhaustion  # noqa: E402
 from forecast.fit import Fit, fit, prior_predictive  # noqa: E402
+from forecast.population import register as _register_population  # noqa: E402
 from forecast.generations import (  # noqa: E402
     fit_generations,
     forecast_with_progress,
@@ -85,3 +86,5 @@ __all__ = [
     "suggest_runs",
     "update",
 ]
+
+_register_population()  # the stored, hash-checked "population" preset (forecast.population)
