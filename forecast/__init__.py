@@ -31,13 +31,13 @@ from forecast.errors import (  # noqa: E402
 )
 from forecast.exhaustion import StockPrior, exhaustion  # noqa: E402
 from forecast.fit import Fit, fit, prior_predictive  # noqa: E402
-from forecast.population import register as _register_population  # noqa: E402
 from forecast.generations import (  # noqa: E402
     fit_generations,
     forecast_with_progress,
     generation_summary,
 )
 from forecast.io import load, save  # noqa: E402
+from forecast.population import register as _register_population  # noqa: E402
 from forecast.predict import predict, predict_summary  # noqa: E402
 from forecast.scenarios import Scenario, forecast, forecast_draws  # noqa: E402
 from forecast.simulate import ladder, sbc, simulate  # noqa: E402

@@ -90,10 +90,10 @@ def published_observations(fits: pd.DataFrame) -> pd.DataFrame:
         A, B = _num(r["A"]), _num(r["B"])
         nats = r["loss_unit"] == "nats/token"
 
-        def add(kind, value, se):
-            rows.append((fam, kind, float(value), float(se), r["fit_id"]))
+        def add(kind, value, se, fam=fam, fit_id=r["fit_id"]):
+            rows.append((fam, kind, float(value), float(se), fit_id))
 
-        def se_of(col, default, value):
+        def se_of(col, default, value, r=r):
             s = _num(r.get(f"{col}_se"))
             return s / value if math.isfinite(s) and s > 0 else default
 
@@ -179,7 +179,7 @@ def family_summary(
 def observations(
     summaries: pd.DataFrame, exclude: Sequence[str] = (), fits: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Published observations plus run summaries, without the families in ``exclude``."""
+    """Join published observations and run summaries, dropping the families in ``exclude``."""
     fits = load_dataset("published_fits") if fits is None else fits
     obs = pd.concat([published_observations(fits), summaries], ignore_index=True)
     return obs[~obs["family"].isin(list(exclude))].reset_index(drop=True)
@@ -207,7 +207,7 @@ def build_population(
         ``families``, ``fits`` (sources), population ``mu``/``tau`` posterior means, the
         predictive's 5/50/95% quantiles of ``a_alloc``, and the sampler's divergences.
     """
-    import nutpie
+    from forecast.fit import sample_plain
 
     fams = sorted(obs["family"].unique())
     index = {f: i for i, f in enumerate(fams)}
@@ -218,13 +218,9 @@ def build_population(
         obs["se"].to_numpy(float),
         len(fams),
     )
-    compiled = nutpie.compile_pymc_model(model)
-    trace = nutpie.sample(
-        compiled, draws=draws, tune=tune, chains=chains, seed=seed, progress_bar=False, cores=1
-    )
-    mu = np.asarray(trace.posterior["mu"]).reshape(-1, 5)
-    tau = np.asarray(trace.posterior["tau"]).reshape(-1, 5)
-    diverging = int(np.asarray(trace.sample_stats["diverging"]).sum())
+    post, diverging = sample_plain(model, draws=draws, tune=tune, chains=chains, seed=seed)
+    mu = np.asarray(post["mu"]).reshape(-1, 5)
+    tau = np.asarray(post["tau"]).reshape(-1, 5)
     new = new_family_draws(mu, tau, seed)
     sources = sorted(obs["source"].unique())
     text = (
