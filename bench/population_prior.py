@@ -46,7 +46,7 @@ SPLITS = {
     "datablations": "C<=q0.6667",
     "gpt3": "N<=q0.6667",
     "opt": "N<=q0.6667",
-    "olmo1": "N<=q0.6667",
+    "olmo1": "N<2e9",  # two sizes only (1.2B, 6.9B): a quantile split keeps every run
 }
 PRESET_NAMES = ("population", "weak", "besiroglu2024")
 
