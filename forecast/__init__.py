@@ -38,6 +38,7 @@ from forecast.generations import (  # noqa: E402
     generation_summary,
 )
 from forecast.io import load, save  # noqa: E402
+from forecast.population import register as _register_population  # noqa: E402
 from forecast.predict import predict, predict_summary  # noqa: E402
 from forecast.scenarios import Scenario, forecast, forecast_draws  # noqa: E402
 from forecast.simulate import ladder, sbc, simulate  # noqa: E402
@@ -89,3 +90,5 @@ __all__ = [
     "suggest_runs",
     "update",
 ]
+
+_register_population()  # the stored, hash-checked "population" preset (forecast.population)

@@ -616,3 +616,21 @@ def sample_replicates(
         replicate = dataclasses.replace(data, log_loss=values)
         raw, _, _ = _sample_data(entry, replicate, config, seed)
         yield _posterior(raw, replicate), diagnose(raw)
+
+
+def sample_plain(
+    model: pm.Model, *, draws: int, tune: int, chains: int, seed: int
+) -> tuple[xr.Dataset, int]:
+    """Sample a model that is not a scaling-law fit (the population meta-model) with nutpie.
+
+    One core and a fixed seed, so the draws are reproducible. Returns the posterior and the
+    number of divergent transitions.
+    """
+    import nutpie
+
+    compiled = nutpie.compile_pymc_model(model)
+    trace = nutpie.sample(
+        compiled, draws=draws, tune=tune, chains=chains, seed=seed, progress_bar=False, cores=1
+    )
+    post = _idata.group(trace, "posterior")
+    return post, int(np.asarray(_idata.group(trace, "sample_stats")["diverging"]).sum())

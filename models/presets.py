@@ -410,3 +410,15 @@ PRESET_LAWS: dict[str, tuple[str, ...]] = {
     "muennighoff2023": ("chinchilla", "chinchilla_broken", "data_constrained"),
     "kaplan2020": ("kaplan", "kaplan_floor"),
 }
+
+
+def add_population_preset(law_priors: dict[str, PriorSpec], name: str = "population") -> None:
+    """Register a preset built by the population meta-model (:mod:`models.population`).
+
+    Its law parameters (``E``, ``log_A``, ``alpha``, ``log_B``, ``beta``) come from
+    ``law_priors``; the break, group-scale and noise priors are ``weak``'s. It serves
+    ``chinchilla`` and ``chinchilla_broken``. :mod:`forecast` calls this on import with the
+    stored, hash-checked preset, so ``models`` itself reads no file.
+    """
+    PRESETS[name] = {**dict(law_priors), **_BREAK, **_GROUP_AND_NOISE}
+    PRESET_LAWS[name] = ("chinchilla", "chinchilla_broken")

@@ -65,7 +65,7 @@ def test_preset_laws_lists_every_preset():
     assert (
         set(PRESET_LAWS)
         == set(PRESETS)
-        == {"weak", "hoffmann2022", "besiroglu2024", "muennighoff2023", "kaplan2020"}
+        == {"weak", "hoffmann2022", "besiroglu2024", "muennighoff2023", "kaplan2020", "population"}
     )
     for laws in PRESET_LAWS.values():
         assert set(laws) <= set(LAWS)

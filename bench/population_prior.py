@@ -1,0 +1,141 @@
+"""Leave-one-family-out validation of the ``"population"`` prior (issue 18, item 3).
+
+For each family with small and large runs: rebuild the population prior without that family
+(its published fits and its run summary both left out), fit its smallest runs under that
+prior, ``weak`` and ``besiroglu2024`` (Chinchilla law, Normal likelihood, one group), predict
+its largest runs, and score them with :func:`forecast.backtest.backtest`. Splits are fixed
+here, before any run (those of ``bench/backtest.py`` where it has one, else the smallest two
+thirds): no held-out run chooses a prior setting.
+
+Prints per family and pooled (over all held-out runs, and the mean over families): 90%
+coverage, mean 90% width (relative to the loss) and median |relative error|.
+
+Run: ``python bench/population_prior.py [--quick]`` (``--quick``: 2 chains x 300 draws for
+every fit and the meta-model). ``--summaries FILE`` reuses the family summaries of
+``scripts/build_population_prior.py --summaries FILE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "scripts"))
+
+from build_population_prior import families, summaries  # noqa: E402
+
+from forecast import FitConfig, SamplerConfig  # noqa: E402
+from forecast.backtest import backtest  # noqa: E402
+from forecast.errors import ConvergenceWarning  # noqa: E402
+from forecast.population import build_population, observations  # noqa: E402
+
+#: Split of each family (fit = True side).
+SPLITS = {
+    "chinchilla": "C<1e20",
+    "gadre_c4": "N<=1.6e8",
+    "gadre_redpajama": "N<=1.6e8",
+    "gadre_refinedweb": "N<=1.6e8",
+    "olmo_ladder": "N<=2e9",
+    "datablations": "C<=q0.6667",
+    "gpt3": "N<=q0.6667",
+    "opt": "N<=q0.6667",
+    "olmo1": "N<2e9",  # two sizes only (1.2B, 6.9B): a quantile split keeps every run
+}
+PRESET_NAMES = ("population", "weak", "besiroglu2024")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--summaries", type=Path)
+    parser.add_argument("--only", nargs="*")
+    args = parser.parse_args()
+    n = 300 if args.quick else 1000
+    chains = 2 if args.quick else 4
+    sampler = SamplerConfig(draws=n, tune=n, chains=chains, progress=False)
+    summ = summaries(args.summaries)
+    fams = families()
+    per_run, rows = [], []
+    for fam, split in SPLITS.items():
+        if args.only and fam not in args.only:
+            continue
+        start = time.perf_counter()
+        law_priors, info = build_population(
+            observations(summ, exclude=[fam]), draws=n, tune=n, chains=chains, seed=0
+        )
+        base = {"law": "chinchilla", "sampler": sampler, "seed": 1}
+        configs = {
+            "population": FitConfig(**base, priors="weak", prior_overrides=law_priors),
+            "weak": FitConfig(**base, priors="weak"),
+            "besiroglu2024": FitConfig(**base, priors="besiroglu2024"),
+        }
+        runs = fams[fam][["N", "D", "loss"] + (["loss_sd"] if "loss_sd" in fams[fam] else [])]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            res = backtest(runs, split=split, config=configs, n_bootstrap=0, published=())
+        for model in PRESET_NAMES:
+            r = res.sel(model=model)
+            hit, width, err = (np.asarray(r[v]) for v in ("hit_90", "width_90", "rel_err"))
+            per_run.append(
+                pd.DataFrame(
+                    {
+                        "family": fam,
+                        "model": model,
+                        "hit": hit,
+                        "width": width,
+                        "abs_err": np.abs(err),
+                    }
+                )
+            )
+            rows.append(
+                (
+                    fam,
+                    model,
+                    int(res.attrs["n_train"]),
+                    int(res.attrs["n_test"]),
+                    hit.mean(),
+                    width.mean(),
+                    np.median(np.abs(err)),
+                )
+            )
+        print(
+            f"{fam}: split {split}, {res.attrs['n_train']} fit / {res.attrs['n_test']} held "
+            f"out, meta-model divergences {info['divergences']}, alpha prior "
+            f"{dict(law_priors['alpha'].params)}, {time.perf_counter() - start:.0f} s",
+            flush=True,
+        )
+    table = pd.DataFrame(
+        rows, columns=["family", "prior", "n_fit", "n_test", "cov90", "width90", "med|err|"]
+    )
+    pd.set_option("display.width", 140)
+    print("\nPer family:")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    allr = pd.concat(per_run)
+    pooled = allr.groupby("model").agg(
+        cov90=("hit", "mean"),
+        width90=("width", "mean"),
+        med_err=("abs_err", "median"),
+        runs=("hit", "size"),
+    )
+    print("\nPooled over all held-out runs:")
+    print(pooled.loc[list(PRESET_NAMES)].to_string(float_format=lambda v: f"{v:.4f}"))
+    fam_mean = table.groupby("prior")[["cov90", "width90", "med|err|"]].mean()
+    print("\nMean over families (each family weighs the same):")
+    print(fam_mean.loc[list(PRESET_NAMES)].to_string(float_format=lambda v: f"{v:.4f}"))
+    w = pooled["width90"]
+    print(
+        f"\nwidth90 population / weak = {w['population'] / w['weak']:.3f} (pooled), "
+        f"{fam_mean.loc['population', 'width90'] / fam_mean.loc['weak', 'width90']:.3f} "
+        "(family mean)"
+    )
+
+
+if __name__ == "__main__":
+    main()
