@@ -50,6 +50,16 @@ NOTEBOOKS = {
         "07_next_run.png",
         ("the suggested next run is", "90% interval of the 10T-parameter loss", "expected"),
     ),
+    "08_generations": (
+        "08_generations.png",
+        (
+            "effective-compute multiplier per recipe",
+            "halving time of",
+            "Ho et al.",
+            "10T-parameter model",
+            "years of progress",
+        ),
+    ),
 }
 MAX_FIGURE_BYTES = 150_000
 
