@@ -1,9 +1,13 @@
-"""Execute every case-study notebook top to bottom in FAST mode (slow; they run in CI).
+"""The case-study notebooks: each ``.py``/``.ipynb`` pair in sync, each runs in FAST mode.
 
-Each notebook's first cell (tagged ``parameters``) is replaced by ``FAST = True`` and a
-temporary ``FIGURE_DIR``; the notebook runs with nbclient in ``case_studies/`` (its relative
-paths are relative to it) and the executed copy is written to ``tmp_path``, never over the
-committed notebook. The last cell must display the notebook's answer sentence.
+The jupytext percent-format ``case_studies/NN_name.py`` files are the source; the paired
+``.ipynb`` (written with ``jupytext --sync``, outputs of a full run allowed) must hold the
+same cells. Executing (slow; they run in CI): each notebook's first cell (tagged
+``parameters``) is replaced by ``FAST = True`` and a temporary ``FIGURE_DIR``; the
+notebook, read from its ``.py``, runs with nbclient in ``case_studies/`` (its relative
+paths and ``_setup`` are relative to it) and the executed copy is written to
+``tmp_path``, never over the committed notebook. The last cell must display the
+notebook's answer sentence.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import pytest
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
+jupytext = pytest.importorskip("jupytext")
 pytest.importorskip("ipykernel")
 
 CASE_STUDIES = Path(__file__).resolve().parents[1] / "case_studies"
@@ -50,8 +55,41 @@ NOTEBOOKS = {
         "07_next_run.png",
         ("the suggested next run is", "90% interval of the 10T-parameter loss", "expected"),
     ),
+    "08_generations": (
+        "08_generations.png",
+        (
+            "effective-compute multiplier per recipe",
+            "halving time of",
+            "Ho et al.",
+            "10T-parameter model",
+            "years of progress",
+        ),
+    ),
 }
 MAX_FIGURE_BYTES = 150_000
+
+
+def _cells(nb) -> list[tuple[str, str, tuple[str, ...]]]:
+    """What a pair must agree on: each cell's type, source and tags."""
+    return [(c.cell_type, c.source, tuple(c.metadata.get("tags", ()))) for c in nb.cells]
+
+
+def test_every_notebook_is_tested():
+    sources = {p.stem for p in CASE_STUDIES.glob("[0-9][0-9]_*.py")}
+    assert sources == set(NOTEBOOKS)
+    assert {p.stem for p in CASE_STUDIES.glob("*.ipynb")} == sources
+
+
+@pytest.mark.parametrize("stem", list(NOTEBOOKS))
+def test_py_and_ipynb_are_in_sync(stem):
+    """The .ipynb holds exactly the cells of its .py source (run ``jupytext --sync``)."""
+    source = jupytext.read(CASE_STUDIES / f"{stem}.py")
+    paired = nbformat.read(CASE_STUDIES / f"{stem}.ipynb", as_version=4)
+    assert paired.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent"
+    assert _cells(paired) == _cells(source), (
+        f"case_studies/{stem}.ipynb is out of sync with {stem}.py: run "
+        f"`jupytext --sync case_studies/{stem}.py`"
+    )
 
 
 def _answer(cell) -> str:
@@ -69,13 +107,10 @@ def _answer(cell) -> str:
 @pytest.mark.parametrize("stem", list(NOTEBOOKS))
 def test_case_study_runs_in_fast_mode(stem, tmp_path):
     figure, phrases = NOTEBOOKS[stem]
-    nb = nbformat.read(CASE_STUDIES / f"{stem}.ipynb", as_version=4)
+    nb = jupytext.read(CASE_STUDIES / f"{stem}.py")
     first = nb.cells[0]
     assert "parameters" in first.metadata.get("tags", []), "first cell must be tagged parameters"
     assert "FAST = False" in first.source, "notebooks default to the full run"
-    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
-        "committed notebooks are stored with outputs stripped"
-    )
     first.source = f"FAST = True\nFIGURE_DIR = {str(tmp_path)!r}\n"
     client = nbclient.NotebookClient(
         nb,

@@ -1,0 +1,155 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.7
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["parameters"]
+FAST = False  # True: tiny draws, few bootstraps, small studies (what the tests run)
+FIGURE_DIR = "figures"  # where this notebook writes its README figure
+
+# %% [markdown]
+# # 2. Loss of a 10T-parameter model
+#
+# **Question.** What loss will a model of $N = 10^{13}$ parameters (10T) reach, trained
+# compute-optimally or over-trained? How far is that from the entropy floor $E$ of the text,
+# and how much does another 10× of compute buy at that scale?
+#
+# The fit is one hierarchical model of small training runs (Gadre et al. 2024 on three
+# corpora; the OLMo ladder) **and** published frontier families (GPT-3, OPT, OLMo-1, up to
+# 175B parameters): every (dataset, corpus) is a group with its own floor and coefficients,
+# partially pooled, so the small runs and the large families inform the same exponents.
+# Units: loss nats/token, $N$ parameters, $D$ tokens, $C = 6ND$ FLOP.
+
+# %%
+import pandas as pd
+from _setup import show, start
+from IPython.display import Markdown, display
+
+from forecast import Scenario, fit, forecast
+from forecast.joint import joint_runs
+from forecast.plots import plot_fit
+from forecast.report import forecast_figure, forecast_table, probability_table
+from forecast.units import CI_PROB
+
+SAMPLER = start(FAST, FIGURE_DIR)
+
+N_TARGET = 1e13  # parameters
+FORECAST_GROUP = "gpt3"  # the eval text of the forecast: GPT-3's validation set
+
+# %% [markdown]
+# ## The joint runs table
+
+# %%
+runs = joint_runs()
+runs.groupby("group").agg(
+    runs=("loss", "size"),
+    eval_set=("eval_set", "first"),
+    N_min=("N", "min"),
+    N_max=("N", "max"),
+    D_max=("D", "max"),
+    loss_min=("loss", "min"),
+).style.format({"N_min": "{:.3g}", "N_max": "{:.3g}", "D_max": "{:.3g}", "loss_min": "{:.3f}"})
+
+# %%
+result = fit(runs, groups="group", sampler=SAMPLER, seed=3)
+diag = result.diagnostics
+print(
+    f"{len(result.runs)} runs in {len(result.groups)} groups; divergences "
+    f"{diag.attrs['divergences']}, max R-hat {float(diag['r_hat'].max()):.3f}, "
+    f"min bulk ESS {float(diag['ess_bulk'].min()):.0f}"
+)
+show(plot_fit(result, ci_prob=CI_PROB))
+
+# %% [markdown]
+# ## Forecast at 10T parameters
+#
+# Three scenarios: compute-optimal $D$ (per posterior draw), Hoffmann's 20 tokens/parameter
+# rule, and an over-trained model at 100 tokens/parameter. `loss` is the mean curve (the law
+# itself); `reducible_loss` is $L - E$; `frontier_return` is the loss drop bought by 10× more
+# compute along the compute-optimal frontier.
+
+# %%
+SCENARIOS = [
+    Scenario("compute_optimal"),
+    Scenario("tokens_per_param", 20.0),
+    Scenario("tokens_per_param", 100.0, name="over-trained, 100 tokens/param"),
+]
+summary = forecast(
+    result, N=N_TARGET, scenarios=SCENARIOS, group=FORECAST_GROUP, ci_prob=CI_PROB, seed=0
+)
+forecast_table(summary)
+
+# %%
+probability_table(summary).round(3)
+
+# %%
+show(forecast_figure(result, summary, group=FORECAST_GROUP), "02_loss_at_10T.png")
+
+# %% [markdown]
+# ## Every group, and a new one
+#
+# The same compute-optimal forecast on each group's own eval text, and for a **new group**
+# drawn from the population (an eval text not in the data): the floors differ between texts,
+# so the new group's interval is the widest.
+
+# %%
+rows = {}
+for group in [*result.groups, None]:
+    s = (
+        forecast(
+            result,
+            N=N_TARGET,
+            scenarios=[Scenario("compute_optimal")],
+            group=group,
+            ci_prob=CI_PROB,
+            seed=0,
+        )
+        .isel(scenario=0)
+        .sel(ci_prob=CI_PROB)
+    )
+    lo, hi = s["loss_eti"].values
+    rows[group or "new group"] = {
+        "loss (nats/token)": float(s["loss"]),
+        "90% lower": lo,
+        "90% upper": hi,
+        "L - E (nats/token)": float(s["reducible_loss"]),
+        "dL per 10x C (nats/token)": float(s["frontier_return"]),
+        "tokens/param": float(s["tokens_per_param"]),
+    }
+by_group = pd.DataFrame.from_dict(rows, orient="index")
+by_group.round(4)
+
+# %% [markdown]
+# ## Answer
+
+# %%
+point = summary.sel(ci_prob=CI_PROB)
+co, over = point.isel(scenario=0), point.sel(scenario="over-trained, 100 tokens/param")
+L_lo, L_hi = co["loss_eti"].values
+R_lo, R_hi = co["reducible_loss_eti"].values
+F_lo, F_hi = co["frontier_return_eti"].values
+answer = (
+    f"**Answer.** A {N_TARGET:.0e}-parameter model trained compute-optimally "
+    f"(D = {float(co['D']):.2g} tokens, {float(co['tokens_per_param']):.0f} tokens/parameter, "
+    f"C = {float(co['C']):.2g} FLOP) is forecast to reach {float(co['loss']):.3f} nats/token "
+    f"(90%: {L_lo:.3f}-{L_hi:.3f}) on the {FORECAST_GROUP} validation text, "
+    f"{float(co['reducible_loss']):.3f} nats/token (90%: {R_lo:.3f}-{R_hi:.3f}) above the "
+    f"fitted entropy floor; at that scale 10x more compute buys only "
+    f"{float(co['frontier_return']):.4f} nats/token (90%: {F_lo:.4f}-{F_hi:.4f}), and "
+    f"over-training to 100 tokens/parameter gives {float(over['loss']):.3f} nats/token. "
+    f"For a new eval text drawn from the population the compute-optimal forecast is "
+    f"{by_group.loc['new group', 'loss (nats/token)']:.3f} nats/token "
+    f"(90%: {by_group.loc['new group', '90% lower']:.3f}-"
+    f"{by_group.loc['new group', '90% upper']:.3f})."
+)
+display(Markdown(answer))
