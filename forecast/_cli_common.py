@@ -199,7 +199,8 @@ def _print_extrapolation(attrs, fmt: str = "table") -> None:
     if lines:
         out.print("[bold]extrapolation beyond the runs[/]")
         for line in lines:
-            out.print("  " + escape(line), highlight=False, soft_wrap=True)
+            # wrapped at the terminal's width like the tables (no line beyond 80 columns)
+            out.print("  " + escape(line), highlight=False)
     for message in messages:
         err_console.print(
             f"[bold yellow]ExtrapolationWarning:[/] {escape(message)}",
