@@ -839,9 +839,11 @@ def test_summary_memory_does_not_grow_with_the_grid(small_fit, monkeypatch):
         N = np.geomspace(1e8, 1e12, n_points)
         peaks[n_points] = _traced_peak(lambda N=N: predict_summary(small_fit, N, 20 * N))
     draws_size = 8 * 400 * 50_000  # 160 MB of draws predict() would hold
-    output_growth = 45_000 * 8 * 10  # the result and the grid itself grow with the points
+    draws_growth = 8 * 400 * 45_000  # 144 MB more draws for the 45,000 more points
     assert peaks[50_000] < draws_size / 4, peaks
-    assert peaks[50_000] < peaks[5_000] + output_growth, peaks
+    # The result and the grid grow with the points (about 3.6 MB here); under xdist, with
+    # the shared fit loaded from file, 5.0 MB was seen. Holding the draws would add 144 MB.
+    assert peaks[50_000] - peaks[5_000] < draws_growth / 20, peaks
 
 
 def test_predict_refuses_draws_that_would_not_fit(small_fit, monkeypatch):
