@@ -221,11 +221,15 @@ def _sample(model: pm.Model, sampler: SamplerConfig, seed: int):
     return _pymc_sample(model, sampler, seed), name, 0.0
 
 
+def _target_accept(config: FitConfig, data: ModelData) -> float:
+    """Return the target acceptance NUTS uses for ``config`` on ``data`` (``SamplerConfig``)."""
+    pooled = effective_pooled(get_law(config.law), config.pooled_params, len(data.groups))
+    return config.sampler.resolved_target_accept(law=config.law, pooled=pooled)
+
+
 def _sample_data(entry: dict, data: ModelData, config: FitConfig, seed: int):
     """Sample the cached model of ``data``'s structure (compiled once per structure)."""
-    pooled = effective_pooled(get_law(config.law), config.pooled_params, len(data.groups))
-    accept = config.sampler.resolved_target_accept(law=config.law, pooled=pooled)
-    sampler = dataclasses.replace(config.sampler, target_accept=accept)
+    sampler = dataclasses.replace(config.sampler, target_accept=_target_accept(config, data))
     name = _sampler_name(sampler)
     if name == "nutpie":
         compiled, compiling = _nutpie_compiled(entry, data)
@@ -511,8 +515,7 @@ def fit(
     entry = _cached(data, config)
     raw, used, compiling = _sample_data(entry, data, config, sample_seed)
     timings = {"compile": compiling, "sampling": time.perf_counter() - start - compiling}
-    pooled = effective_pooled(get_law(config.law), config.pooled_params, len(data.groups))
-    timings["target_accept"] = config.sampler.resolved_target_accept(law=config.law, pooled=pooled)
+    timings["target_accept"] = _target_accept(config, data)
     with _CACHE_LOCK:
         pm.set_data(data.shared_values(), model=entry["model"])
         idata = _assemble(raw, entry["model"], data, table, config, used, timings)
