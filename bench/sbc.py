@@ -83,6 +83,8 @@ def main() -> None:
     parser.add_argument("--tune", type=int, default=None, help="default: --draws")
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--target-accept", type=float, default=None, help="default: by model")
+    parser.add_argument("--low-rank", action="store_true", help="low-rank mass matrix")
     parser.add_argument("--out", type=Path, default=None, help="NetCDF of the SBC results")
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
@@ -95,12 +97,17 @@ def main() -> None:
             tune=args.tune or args.draws,
             chains=args.chains,
             progress=False,
+            target_accept=args.target_accept,
+            low_rank_mass_matrix=args.low_rank,
         ),
     )
+    sampler = config.sampler
     print(
         f"design: {len(design)} runs, N {sizes.min():.2g}-{sizes.max():.2g}, "
         f"tokens/param {min(ratios):g}-{max(ratios):g}; priors {args.priors}; "
-        f"{args.chains} chains x {args.draws} draws ({args.tune or args.draws} tuning)"
+        f"{args.chains} chains x {args.draws} draws ({args.tune or args.draws} tuning); "
+        f"target_accept {sampler.target_accept or 'by model'}, "
+        f"low-rank mass matrix {sampler.low_rank_mass_matrix}"
     )
     parts = []
     done = 0

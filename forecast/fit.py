@@ -208,8 +208,7 @@ def _sample(model: pm.Model, sampler: SamplerConfig, seed: int):
     nutpie compiles the model (numba) before sampling and the time is returned apart;
     PyMC compiles inside ``pm.sample`` and reports 0.
     """
-    accept = sampler.resolved_target_accept(law="", pooled=())
-    sampler = dataclasses.replace(sampler, target_accept=accept)
+    sampler = sampler.resolved(law="", pooled=())
     name = _sampler_name(sampler)
     if name == "nutpie":
         import nutpie
@@ -221,15 +220,15 @@ def _sample(model: pm.Model, sampler: SamplerConfig, seed: int):
     return _pymc_sample(model, sampler, seed), name, 0.0
 
 
-def _target_accept(config: FitConfig, data: ModelData) -> float:
-    """Return the target acceptance NUTS uses for ``config`` on ``data`` (``SamplerConfig``)."""
+def _resolved_sampler(config: FitConfig, data: ModelData) -> SamplerConfig:
+    """Return the NUTS settings used for ``config`` on ``data`` (chosen by model structure)."""
     pooled = effective_pooled(get_law(config.law), config.pooled_params, len(data.groups))
-    return config.sampler.resolved_target_accept(law=config.law, pooled=pooled)
+    return config.sampler.resolved(law=config.law, pooled=pooled)
 
 
 def _sample_data(entry: dict, data: ModelData, config: FitConfig, seed: int):
     """Sample the cached model of ``data``'s structure (compiled once per structure)."""
-    sampler = dataclasses.replace(config.sampler, target_accept=_target_accept(config, data))
+    sampler = _resolved_sampler(config, data)
     name = _sampler_name(sampler)
     if name == "nutpie":
         compiled, compiling = _nutpie_compiled(entry, data)
@@ -424,6 +423,7 @@ def _assemble(raw, model, data, runs, config, sampler_used, timings) -> object:
         "compile_seconds": round(timings["compile"], 3),
         "sampling_seconds": round(timings["sampling"], 3),
         "target_accept": timings["target_accept"],
+        "low_rank_mass_matrix": int(timings["low_rank_mass_matrix"]),
     }
     return _idata.with_attrs(_idata.new(groups), attrs)
 
@@ -515,7 +515,9 @@ def fit(
     entry = _cached(data, config)
     raw, used, compiling = _sample_data(entry, data, config, sample_seed)
     timings = {"compile": compiling, "sampling": time.perf_counter() - start - compiling}
-    timings["target_accept"] = _target_accept(config, data)
+    resolved = _resolved_sampler(config, data)
+    timings["target_accept"] = resolved.target_accept
+    timings["low_rank_mass_matrix"] = resolved.low_rank_mass_matrix
     with _CACHE_LOCK:
         pm.set_data(data.shared_values(), model=entry["model"])
         idata = _assemble(raw, entry["model"], data, table, config, used, timings)

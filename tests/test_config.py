@@ -101,6 +101,24 @@ def test_sampler_config_validates():
         FitConfig.from_dict({"law": "chinchilla", "prior": "weak"})
 
 
+@pytest.mark.parametrize(
+    ("law", "pooled", "sampler", "accept", "low_rank"),
+    [
+        ("chinchilla", (), "nutpie", 0.9, True),
+        ("chinchilla", ("E",), "nutpie", 0.99, False),
+        ("chinchilla_broken", (), "nutpie", 0.99, False),
+        ("chinchilla", (), "pymc", 0.9, False),
+    ],
+)
+def test_sampler_settings_are_chosen_by_model(law, pooled, sampler, accept, low_rank):
+    resolved = SamplerConfig(sampler=sampler).resolved(law=law, pooled=pooled)
+    assert (resolved.target_accept, resolved.low_rank_mass_matrix) == (accept, low_rank)
+    # an explicit choice always wins
+    explicit = SamplerConfig(target_accept=0.8, low_rank_mass_matrix=False)
+    chosen = explicit.resolved(law="chinchilla", pooled=())
+    assert (chosen.target_accept, chosen.low_rank_mass_matrix) == (0.8, False)
+
+
 def test_every_law_has_a_weak_config():
     for law in LAWS:
         FitConfig(law=law, priors="weak")

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 import warnings
 
 import numpy as np
@@ -95,6 +94,7 @@ def test_kaplan_parameters_ending_in_c_are_gated():
 
 
 def test_same_seed_gives_identical_draws(synthetic_runs, small_fit):
+    assert small_fit.idata.attrs["low_rank_mass_matrix"] == 0  # pooled: diagonal matrix
     again = fit_quietly(synthetic_runs, groups="group", sampler=SMALL_SAMPLER, seed=7)
     for name in ("alpha", "beta", "E_group", "sigma"):
         np.testing.assert_array_equal(
@@ -104,10 +104,11 @@ def test_same_seed_gives_identical_draws(synthetic_runs, small_fit):
 
 def test_one_group_is_the_flat_model(synthetic_runs):
     runs = synthetic_runs[synthetic_runs.group == "a"]
-    # the flat model is where the low-rank mass matrix is worth it; exercise that path here
-    low_rank = dataclasses.replace(SMALL_SAMPLER, low_rank_mass_matrix=True)
-    result = fit_quietly(runs, sampler=low_rank, seed=3)
-    assert result.config.sampler.low_rank_mass_matrix
+    # the flat model is where the low-rank mass matrix is chosen by default; the pooled
+    # fit of the fixture uses the diagonal one
+    result = fit_quietly(runs, sampler=SMALL_SAMPLER, seed=3)
+    assert result.config.sampler.low_rank_mass_matrix is None
+    assert result.idata.attrs["low_rank_mass_matrix"] == 1
     post = result.posterior
     assert result.groups == ["all"]
     # with one group the zero-sum offsets vanish: the group value is the population value
