@@ -400,10 +400,9 @@ def test_published_fits_numbers_and_derived_allocation():
     assert fits.loc["besiroglu2024", "a_alloc_se"] == 0.020
     assert fits.loc["deepseek2024_current", "loss_unit"] == "bits/byte"
     assert fits.loc["hu2024_minicpm_wsd_avg", "loss_unit"] == "nats/byte"
-    # Gadre et al. Table 6 prints E and eta (alpha = beta = 2 eta is derived, hence a_alloc = 1/2)
+    # Gadre et al. Table 6: only E is used (its eta does not reproduce the runs, see SOURCE.md)
     gadre = fits.loc["gadre2024_c4"]
-    assert (gadre["E"], gadre["alpha"], gadre["beta"]) == (1.51, 0.484, 0.484)
-    assert gadre["a_alloc"] == 0.5
+    assert gadre["E"] == 1.51 and gadre[["A", "B", "alpha", "beta", "a_alloc"]].isna().all()
     assert fits.loc["shen2024_llama", "a_alloc"] == 0.7118
     assert fits.loc["beck2025_xlstm_isoflop", "a_alloc_se"] == 0.004761
     # Krajewski et al. Table 1: MoE and dense laws share the irreducible term c = 0.47

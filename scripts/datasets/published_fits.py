@@ -231,11 +231,13 @@ calendar year, FLOP, x per year).
   comparable across units or evaluation sets. Krajewski et al. fit the smoothed training
   loss on C4 and Shen et al. the training loss on their own corpus (neither states the
   unit; cross-entropy taken as nats).
-- Values computed here from printed ones are named in `extra` and `verification`: Gadre et
-  al. print Eq. 4 (E, a, b, eta with alpha = beta); alpha = beta = 2 eta, A = a 6^-eta,
-  B = b 6^-eta are derived. Gemstones and (Mis)Fitting store log-parameters (e, a, b);
-  E, A, B are their exponentials. Range columns of the Gemstones rows are min/max of the
-  authors' fitting data.
+- Values computed here from stored ones are named in `extra` and `verification`:
+  Gemstones and (Mis)Fitting store log-parameters (e, a, b); E, A, B are their
+  exponentials. Range columns of the Gemstones rows are min/max of the authors' fitting
+  data. Gadre et al. Table 6 (as read in a text copy) does not reproduce the bundled
+  gadre2024 runs with C in FLOPs (loss under-predicted about 2x; halving the printed eta
+  gives rms log error 0.08): only its E enters the numeric columns, a, b, eta are in
+  `extra`, no exponent or allocation is derived from it.
 - `a_alloc` is an exponent of parameters except for DeepSeek LLM (non-embedding FLOPs per
   token M, C = MD) and Llama 3 (the paper fits training tokens; a_alloc = 1 - 0.53 derived
   assuming C = 6ND). Porian et al. rows differ by how parameters/FLOPs are counted; Shen et
