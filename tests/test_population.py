@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import forecast  # noqa: F401  (registers the stored "population" preset)
-from forecast import FitConfig
+from forecast import FitConfig, load_dataset
 from forecast.errors import DataError
 from forecast.population import (
     build_population,
@@ -37,10 +37,25 @@ def test_stored_preset_matches_hash_and_names_its_sources():
     assert priors == {k: PRESETS["population"][k] for k in priors}
     assert {"chinchilla", "gadre_c4", "olmo_ladder", "porian2024"} <= set(info["families"])
     assert "besiroglu2024" in info["fits"] and "runs:gpt3" in info["fits"]
+    # rebuilt from the 15-paper table (issue 18 item 1)
+    assert {"gadre2024_c4", "shen2024_llama", "beck2025_xlstm_isoflop"} <= set(info["fits"])
     assert "chinchilla" in priors["E"].source and "besiroglu2024" in priors["E"].source
     # the predictive is a proper, finite prior centred on plausible exponents
     mu = np.exp(priors["alpha"].params["mu"])
     assert 0.1 < mu < 0.5 and 0 < priors["alpha"].params["sigma"] < 1
+
+
+def test_published_rows_enter_by_kind():
+    obs = published_observations(load_dataset("published_fits"))
+    kinds = obs.groupby("source")["kind"].apply(set)
+    # allocation-only rows observe a = beta/(alpha+beta) of their family
+    assert kinds["shen2024_llama"] == kinds["hoffmann2022_a1"] == {"a_alloc"}
+    # full Chinchilla rows observe the five family parameters, not their a_alloc again
+    full = {"log_alpha", "log_beta", "log_E", "a_ref", "b_ref"}
+    assert kinds["mcleish2025_gemstones_a3_hot"] == kinds["besiroglu2024"] == full
+    # Gadre et al. Table 6: only the printed E (nats/token) is used
+    assert kinds["gadre2024_c4"] == {"log_E"}
+    assert "deepseek2024_current" in kinds and kinds["deepseek2024_current"] == {"a_alloc"}
 
 
 def test_hash_mismatch_is_refused(tmp_path):

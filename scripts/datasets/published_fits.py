@@ -29,7 +29,8 @@ FILES = ("fits.csv", "stock_anchors.csv")
 CITATION = (
     "Hand-compiled from the papers cited in each row (Hoffmann et al. 2022; Besiroglu et al. "
     "2024; Muennighoff et al. 2023; Kaplan et al. 2020; Porian et al. 2024; Llama Team 2024; "
-    "DeepSeek-AI 2024; Krajewski et al. 2024; Dey et al. 2023; Hu et al. 2024; Villalobos et al. "
+    "DeepSeek-AI 2024; Krajewski et al. 2024; Dey et al. 2023; Hu et al. 2024; Shen et al. 2024; "
+    "Gadre et al. 2024; Beck et al. 2025; McLeish et al. 2025; Li et al. 2025; Villalobos et al. "
     "2022, 2024; Epoch AI data insights)."
 )
 #: Citation columns: every row of fits.csv must fill them.
@@ -228,10 +229,20 @@ calendar year, FLOP, x per year).
 - Units differ between rows: `loss_unit` is nats/token for most rows, bits/byte for
   DeepSeek LLM and nats/byte for MiniCPM (loss averaged per byte); E values are not
   comparable across units or evaluation sets. Krajewski et al. fit the smoothed training
-  loss on C4 (the paper does not state the unit; cross-entropy taken as nats).
+  loss on C4 and Shen et al. the training loss on their own corpus (neither states the
+  unit; cross-entropy taken as nats).
+- Values computed here from stored ones are named in `extra` and `verification`:
+  Gemstones and (Mis)Fitting store log-parameters (e, a, b); E, A, B are their
+  exponentials. Range columns of the Gemstones rows are min/max of the authors' fitting
+  data. Gadre et al. Table 6 (as read in a text copy) does not reproduce the bundled
+  gadre2024 runs with C in FLOPs (loss under-predicted about 2x; halving the printed eta
+  gives rms log error 0.08): only its E enters the numeric columns, a, b, eta are in
+  `extra`, no exponent or allocation is derived from it.
 - `a_alloc` is an exponent of parameters except for DeepSeek LLM (non-embedding FLOPs per
   token M, C = MD) and Llama 3 (the paper fits training tokens; a_alloc = 1 - 0.53 derived
-  assuming C = 6ND). Porian et al. rows differ by how parameters/FLOPs are counted.
+  assuming C = 6ND). Porian et al. rows differ by how parameters/FLOPs are counted; Shen et
+  al. count non-embedding parameters and their own FLOPs (their a + b is not 1), Beck et
+  al. count total parameters and attention FLOPs (not 6ND).
   Krajewski et al. MoE rows have no a_alloc (their compute depends on granularity).
 - Kaplan et al. (2020) constants, DeepSeek LLM numbers and the Cerebras-GPT compute law were
   read in secondary sources (`source_type` = secondary); Hoffmann et al. Table 2 intervals
@@ -241,14 +252,22 @@ calendar year, FLOP, x per year).
 - Not included (searched, some only briefly, but no text copy of the paper or of its table
   of fitted numbers was found in the searchable public copies; no number is typed from
   memory):
-  Gadre et al. 2024 (the authors' repository has data and fitting code, no printed fits),
   Bhagia et al. 2024 OLMo ladder (repository has predictions, not parameters), Pearce & Song
   2024 (repository script only simulates from the Chinchilla/Epoch coefficients), Choshen
-  et al. 2024, Li et al. 2025 (Mis)Fitting, Tay et al. 2021/2022, Haegele et al. 2024,
+  et al. 2024, Tay et al. 2021/2022, Haegele et al. 2024 (its repository lists no fitted values),
   Sardana & Frankle 2023 (uses Chinchilla's coefficients), Kumar et al. 2024 (precision),
   Goyal et al. 2024, Busbridge et al. 2025 (distillation), Henighan et al. 2020, Hernandez
   et al. 2021, Clark et al. 2022, Rae et al. 2021, Ruan et al. 2024, Alabdulmohsin et al.
-  2022, Everett et al. 2024; Hoffmann et al. Table A2 (image).
+  2022, Everett et al. 2024; Hoffmann et al. Table A2 (image). Allocation exponents of
+  non-text or non-autoregressive models (diffusion LMs, multimodal, DNA, protein) quoted in
+  Open-Athena/scaling-law-analysis were left out on purpose (other domains).
+- Li et al. (2025) and Gemstones rows are fits stored in the authors' repositories (data
+  behind figures), not numbers printed in the paper text; the (Mis)Fitting Chinchilla-form
+  fit (alpha 0.20, beta 0.64) and the Gemstones Approach-3 fits (beta about 0.69) are far
+  from the Chinchilla exponents, which is what those papers discuss. Their `form` carries a
+  qualifier, so `forecast.extrapolation` (which reads only the two printed Chinchilla forms)
+  leaves them out of the published compute-optimal range: at N = 1e13 they would put its
+  lower end at 0.01 tokens/param. The population prior uses them (exponents, E, A, B).
 - The dataset-growth rate (3.7x/yr) in stock_anchors is a living Epoch estimate (later
   versions: 3.1x, 3x). `muennighoff2023_c4_untied` is the notebook's superseded fit, for
   sensitivity only.
