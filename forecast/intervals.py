@@ -108,7 +108,7 @@ def eti(
 
 
 def sample_dims(draws: xr.DataArray | xr.Dataset) -> tuple[str, ...]:
-    """The sample dims of ``draws``: ``("sample",)`` or ``("chain", "draw")``.
+    """Find the sample dims of ``draws``: ``("sample",)`` or ``("chain", "draw")``.
 
     Raises
     ------
