@@ -39,6 +39,19 @@ SAMPLE_DIMS = ("chain", "draw")
 _ATTR_KEYS = ("units", "long_name", "curve")
 
 
+def ci_name(name: str, kind: str = "eti") -> str:
+    """Name of the interval variable of ``name``: ``<name>_ci`` (ETI) or ``<name>_hdi``.
+
+    Examples
+    --------
+    >>> ci_name("loss"), ci_name("loss", "hdi")
+    ('loss_ci', 'loss_hdi')
+    """
+    if kind not in ("eti", "hdi"):
+        raise ValueError(f"interval kind must be 'eti' or 'hdi', got {kind!r}")
+    return f"{name}_ci" if kind == "eti" else f"{name}_hdi"
+
+
 def _probs(ci_prob: float | Sequence[float]) -> tuple[list[float], bool]:
     """Interval probabilities as a list, and whether one scalar was given."""
     scalar = isinstance(ci_prob, numbers.Real)
@@ -54,6 +67,7 @@ def eti(
     axis: int | tuple[int, ...] = -1,
     *,
     skipna: bool = False,
+    overwrite_input: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Median and equal-tailed interval of draws along ``axis`` (numpy kernel).
 
@@ -67,6 +81,8 @@ def eti(
         Axis or axes of the draws (reduced).
     skipna : bool
         Ignore NaN draws (``nanquantile``) instead of returning NaN.
+    overwrite_input : bool
+        Let numpy partition ``values`` in place (saves a copy of large blocks).
 
     Returns
     -------
@@ -98,7 +114,7 @@ def eti(
     x = np.asarray(values, dtype=float)
     quantile = np.nanquantile if skipna else np.quantile
     with np.errstate(invalid="ignore"):
-        q = quantile(x, levels, axis=axis)
+        q = quantile(x, levels, axis=axis, overwrite_input=overwrite_input)
         bad = np.isnan(q) & ~np.isnan(x).any(axis=axis)
         if bad.any():  # inf - inf between two infinite order statistics
             q = np.where(bad, quantile(x, levels, axis=axis, method="nearest"), q)
@@ -284,10 +300,8 @@ def summarise_draws(
     long = draws.attrs.get("long_name", name)
     out = {f"{name}_median": median(draws, sample_dims=sample_dims, skipna=skipna)}
     out[f"{name}_median"].attrs["long_name"] = f"posterior median of {long}"
-    for kind, suffix, title in (("eti", "ci", "equal-tailed"), ("hdi", "hdi", "highest-density")):
-        if kind == "hdi" and not hdi:
-            continue
+    for kind, title in (("eti", "equal-tailed"), ("hdi", "highest-density"))[: 1 + hdi]:
         da = interval(draws, ci_prob, kind=kind, sample_dims=sample_dims, skipna=skipna)
         da.attrs["long_name"] = f"{title} interval of {long}"
-        out[f"{name}_{suffix}"] = da
+        out[ci_name(name, kind)] = da
     return xr.Dataset(out)
