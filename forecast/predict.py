@@ -344,17 +344,10 @@ def predict_summary(
         mixture draws of :func:`predict` (a block of points at a time), and the noise of
         ``include_noise`` is that of :func:`predict` with the same seed, restarted in
         every block (each point's draws are still independent across draws).
-    N : array_like or xarray.DataArray
-        Total parameters (> 0). Scalars and 1-D arrays broadcast against ``D`` along a
-        dim ``point``; DataArrays keep their dims (use them for 2-D grids). A DataArray
-        pairs with a scalar or another DataArray, not with a plain array (ValueError).
-    D : array_like or xarray.DataArray
-        Training tokens seen (> 0), repeats included.
-    group : str, optional
-        Group label; ``None`` = a new group from the population (see module notes).
-    unique_tokens : array_like, optional
-        Unique tokens U (data-constrained law): a scalar, one value per point, or a
-        DataArray broadcast against ``D`` by dims; default ``D`` (no repetition).
+    N, D, group, unique_tokens
+        As in :func:`predict`: parameters and tokens (> 0; scalars and 1-D arrays
+        broadcast along a dim ``point``, DataArrays keep their dims), the group label
+        (``None`` = a new group) and the unique tokens of the data-constrained law.
     ci_prob : float
         Probability mass of the equal-tailed interval, in (0, 1); default
         :data:`forecast.units.CI_PROB` (0.9).

@@ -66,15 +66,9 @@ def summarise(
 
     Notes
     -----
-    .. math::
-
-        \mathrm{ETI}_p = [q_{(1-p)/2},\, q_{(1+p)/2}], \qquad
-        \mathrm{HDI}_p = \operatorname*{arg\,min}_{[a, b]:\ P(a \le q \le b) \ge p} (b - a)
-
-    References
-    ----------
-    Hyndman 1996, "Computing and graphing highest density regions", Am. Stat. 50(2);
-    arviz ``hdi`` (Kumar et al. 2019, JOSS 4(33)).
+    The intervals, their formulas and references are those of
+    :func:`forecast.intervals.interval`; the tail probability is the share of draws below
+    :math:`x`, :math:`P(q < x) = \frac{1}{S}\sum_s \mathbf{1}[q^{(s)} < x]`.
 
     Examples
     --------
