@@ -90,7 +90,7 @@ def main() -> None:
     tracemalloc.stop()
     rss_after = _rss_mib()
 
-    median = summary["loss"].values
+    median = summary["loss_median"].values
     print(f"predict_summary: {seconds:.1f} s")
     print(f"peak RSS of the process: {rss_before:.0f} MiB before, {rss_after:.0f} MiB after")
     print(f"peak traced by tracemalloc during the call: {traced_peak / 2**20:.0f} MiB")

@@ -117,14 +117,14 @@ for group in [*result.groups, None]:
         .isel(scenario=0)
         .sel(ci_prob=CI_PROB)
     )
-    lo, hi = s["loss_eti"].values
+    lo, hi = s["loss_ci"].values
     rows[group or "new group"] = {
-        "loss (nats/token)": float(s["loss"]),
+        "loss (nats/token)": float(s["loss_median"]),
         "90% lower": lo,
         "90% upper": hi,
-        "L - E (nats/token)": float(s["reducible_loss"]),
-        "dL per 10x C (nats/token)": float(s["frontier_return"]),
-        "tokens/param": float(s["tokens_per_param"]),
+        "L - E (nats/token)": float(s["reducible_loss_median"]),
+        "dL per 10x C (nats/token)": float(s["frontier_return_median"]),
+        "tokens/param": float(s["tokens_per_param_median"]),
     }
 by_group = pd.DataFrame.from_dict(rows, orient="index")
 by_group.round(4)
@@ -135,18 +135,20 @@ by_group.round(4)
 # %%
 point = summary.sel(ci_prob=CI_PROB)
 co, over = point.isel(scenario=0), point.sel(scenario="over-trained, 100 tokens/param")
-L_lo, L_hi = co["loss_eti"].values
-R_lo, R_hi = co["reducible_loss_eti"].values
-F_lo, F_hi = co["frontier_return_eti"].values
+L_lo, L_hi = co["loss_ci"].values
+R_lo, R_hi = co["reducible_loss_ci"].values
+F_lo, F_hi = co["frontier_return_ci"].values
 answer = (
     f"**Answer.** A {N_TARGET:.0e}-parameter model trained compute-optimally "
-    f"(D = {float(co['D']):.2g} tokens, {float(co['tokens_per_param']):.0f} tokens/parameter, "
-    f"C = {float(co['C']):.2g} FLOP) is forecast to reach {float(co['loss']):.3f} nats/token "
+    f"(D = {float(co['D_median']):.2g} tokens, "
+    f"{float(co['tokens_per_param_median']):.0f} tokens/parameter, "
+    f"C = {float(co['C_median']):.2g} FLOP) is forecast to reach "
+    f"{float(co['loss_median']):.3f} nats/token "
     f"(90%: {L_lo:.3f}-{L_hi:.3f}) on the {FORECAST_GROUP} validation text, "
-    f"{float(co['reducible_loss']):.3f} nats/token (90%: {R_lo:.3f}-{R_hi:.3f}) above the "
+    f"{float(co['reducible_loss_median']):.3f} nats/token (90%: {R_lo:.3f}-{R_hi:.3f}) above the "
     f"fitted entropy floor; at that scale 10x more compute buys only "
-    f"{float(co['frontier_return']):.4f} nats/token (90%: {F_lo:.4f}-{F_hi:.4f}), and "
-    f"over-training to 100 tokens/parameter gives {float(over['loss']):.3f} nats/token. "
+    f"{float(co['frontier_return_median']):.4f} nats/token (90%: {F_lo:.4f}-{F_hi:.4f}), and "
+    f"over-training to 100 tokens/parameter gives {float(over['loss_median']):.3f} nats/token. "
     f"For a new eval text drawn from the population the compute-optimal forecast is "
     f"{by_group.loc['new group', 'loss (nats/token)']:.3f} nats/token "
     f"(90%: {by_group.loc['new group', '90% lower']:.3f}-"

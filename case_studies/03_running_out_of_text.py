@@ -48,6 +48,7 @@ from IPython.display import Markdown, display
 
 from forecast import allocate, exhaustion, fit, fit_dataset_trend, load_dataset
 from forecast.exhaustion import DEFAULT_STOCK, VILLALOBOS_YEAR
+from forecast.intervals import interval, median
 from forecast.joint import joint_runs
 from forecast.plots import plot_exhaustion
 from forecast.trend import TREND_SAMPLER
@@ -80,27 +81,21 @@ print(
 # %%
 sizes = np.geomspace(1e9, 1e14, 30)
 need = allocate(result, N=sizes, group=GROUP)["D"]
-q = need.quantile([(1 - CI_PROB) / 2, 0.5, (1 + CI_PROB) / 2], dim=("chain", "draw")).values
 s_lo, s_hi = DEFAULT_STOCK.implied_interval(CI_PROB)
+
+
+def band_against_stock(ax, x, draws, what):
+    """The median and equal-tailed interval of ``draws`` along ``x``, and the stock prior."""
+    lo, hi = interval(draws, CI_PROB, skipna=True).transpose("ci_bound", ...).values
+    label = f"{what}, {CI_PROB:.0%} equal-tailed interval"
+    ax.fill_between(x, lo, hi, color="C0", alpha=0.25, lw=0, label=label)
+    ax.plot(x, median(draws, skipna=True).values, color="C0", label=f"{what}, posterior median")
+    label = f"stock of human text, {CI_PROB:.0%} prior interval"
+    ax.axhspan(s_lo, s_hi, color="0.5", alpha=0.2, lw=0, label=label)
+
+
 fig, ax = plt.subplots(figsize=(7.5, 4.8))
-ax.fill_between(
-    sizes,
-    q[0],
-    q[2],
-    color="C0",
-    alpha=0.25,
-    lw=0,
-    label=f"compute-optimal D*, {CI_PROB:.0%} equal-tailed interval",
-)
-ax.plot(sizes, q[1], color="C0", label="compute-optimal D*, posterior median")
-ax.axhspan(
-    s_lo,
-    s_hi,
-    color="0.5",
-    alpha=0.2,
-    lw=0,
-    label=f"stock of human text, {CI_PROB:.0%} prior interval",
-)
+band_against_stock(ax, sizes, need, "compute-optimal D*")
 ax.axhline(DEFAULT_STOCK.median, color="0.3", ls="--", lw=1, label="stock, prior median")
 lm = notable.dropna(subset=["N", "D"])
 ax.scatter(lm["N"], lm["D"], s=10, c="C3", alpha=0.6, label="Epoch notable models (N, D)")
@@ -152,29 +147,9 @@ show(plot_exhaustion(out), "03_running_out_of_text.png")
 years = np.linspace(2018, 2036, 60)
 since_centre = xr.DataArray(years, dims="year") - trend.attrs["year_centre"]
 line = trend["intercept"] + trend["slope"] * since_centre  # log10 tokens
-band = (
-    (10.0**line).quantile([(1 - CI_PROB) / 2, 0.5, (1 + CI_PROB) / 2], dim=("chain", "draw")).values
-)
 fig, ax = plt.subplots(figsize=(7.5, 4.5))
 ax.scatter(trend["year"], trend["tokens"], s=14, c="C3", label="frontier models (Epoch AI)")
-ax.fill_between(
-    years,
-    band[0],
-    band[2],
-    color="C0",
-    alpha=0.25,
-    lw=0,
-    label=f"trend line, {CI_PROB:.0%} equal-tailed interval",
-)
-ax.plot(years, band[1], color="C0", label="trend line, posterior median")
-ax.axhspan(
-    s_lo,
-    s_hi,
-    color="0.5",
-    alpha=0.2,
-    lw=0,
-    label=f"stock of human text, {CI_PROB:.0%} prior interval",
-)
+band_against_stock(ax, years, 10.0**line, "trend line")
 ax.axvspan(
     VILLALOBOS_YEAR["lower"],
     VILLALOBOS_YEAR["upper"],

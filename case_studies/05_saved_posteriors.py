@@ -45,6 +45,7 @@ from _setup import interval, show, start
 from IPython.display import Markdown, display
 
 import forecast
+from forecast import intervals
 from forecast.units import CI_PROB
 
 SAMPLER = start(FAST, FIGURE_DIR)
@@ -159,13 +160,13 @@ c4_floor = post["E_group"].sel(group="c4")  # one group: dims (chain, draw)
 first_chain = post["alpha"].sel(chain=0)  # one chain
 thinned = post[["E", "alpha", "beta"]].isel(draw=slice(None, None, 5))  # every 5th draw
 late = post["beta"].where(post["draw"] >= post.sizes["draw"] // 2, drop=True)  # 2nd half
-by_group = post["E_group"].quantile([0.05, 0.5, 0.95], dim=("chain", "draw"))
+by_group = intervals.summarise_draws(post["E_group"], CI_PROB, name="E_group")  # median, interval
 divergent = int(idata.sample_stats["diverging"].sum())
 print(
     f"c4 floor draws {dict(c4_floor.sizes)}, thinned {dict(thinned.sizes)}, "
     f"second half {dict(late.sizes)}, divergent transitions: {divergent}"
 )
-by_group.to_pandas().round(3)
+by_group["E_group_ci"].to_pandas().assign(median=by_group["E_group_median"].to_pandas()).round(3)
 
 # %% [markdown]
 # ## Combine two posteriors
@@ -177,14 +178,17 @@ by_group.to_pandas().round(3)
 alphas = xr.concat(
     [f.posterior["alpha"] for f in fits.values()], dim=pd.Index(list(fits), name="preset")
 )
-hdis = az.hdi(alphas.to_dataset(name="alpha"), hdi_prob=CI_PROB)["alpha"]
-pooled = alphas.stack(sample=("preset", "chain", "draw")).values
-pooled_hdi = az.hdi(pooled, hdi_prob=CI_PROB)
+hdis = intervals.interval(alphas, CI_PROB, kind="hdi")  # arviz's HDI, dims (preset, ci_bound)
+pooled_draws = alphas.stack(sample=("preset", "chain", "draw"))
+pooled, pooled_hdi = (
+    pooled_draws.values,
+    intervals.interval(pooled_draws, CI_PROB, kind="hdi").values,
+)
 table = pd.DataFrame(
     {
         "median": alphas.median(("chain", "draw")).to_series(),
-        "90% HDI lower": hdis.sel(hdi="lower").to_series(),
-        "90% HDI upper": hdis.sel(hdi="higher").to_series(),
+        "90% HDI lower": hdis.sel(ci_bound="lower").to_series(),
+        "90% HDI upper": hdis.sel(ci_bound="upper").to_series(),
     }
 )
 table.loc["both, pooled"] = [float(np.median(pooled)), *pooled_hdi]

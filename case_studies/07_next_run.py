@@ -119,14 +119,14 @@ def forecast_row(res):
         .isel(scenario=0)
         .sel(ci_prob=CI_PROB)
     )
-    lo, hi = s["loss_eti"].values
+    lo, hi = s["loss_ci"].values
     return {
-        "median (nats/token)": float(s["loss"]),
+        "median (nats/token)": float(s["loss_median"]),
         "90% lower": lo,
         "90% upper": hi,
         "90% width": hi - lo,
         "posterior SD": float(target_draws(res, N=N_TARGET).std()),
-        "D* median (tokens)": float(s["D"]),
+        "D* median (tokens)": float(s["D_median"]),
     }
 
 

@@ -52,7 +52,7 @@ FIGURE_DIR = "figures"  # where this notebook writes its README figure
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from _setup import show, start
+from _setup import median_and_bounds, show, start
 from IPython.display import Markdown, display
 
 from forecast import SamplerConfig
@@ -66,6 +66,7 @@ from forecast.generations import (
     generation_summary,
     recipe_pinning,
 )
+from forecast.intervals import eti
 from forecast.units import CI_PROB
 from models.generations import generation_log_loss, halving_months
 
@@ -182,16 +183,16 @@ summaries = {name: generation_summary(post, ci_prob=CI_PROB) for name, post in p
 summaries95 = {name: generation_summary(post, ci_prob=0.95) for name, post in posts.items()}
 
 
-def fmt(stat, digits=3):
-    """'median [lower, upper]' of a (stat,) DataArray."""
-    v = [float(stat.sel(stat=s)) for s in ("median", "lower", "upper")]
+def fmt(summary, name, digits=3):
+    """'median [lower, upper]' of ``<name>_median`` and ``<name>_ci`` in a summary."""
+    v = [float(x) for x in median_and_bounds(summary, name)]
     return f"{v[0]:.{digits}g} [{v[1]:.{digits}g}, {v[2]:.{digits}g}]"
 
 
 table = pd.DataFrame(
     {
         f"m, {name} ({CI_PROB:.0%})": [
-            fmt(s["multiplier"].sel(recipe=r)) for r in s["recipe"].values
+            fmt(s.sel(recipe=r), "multiplier") for r in s["recipe"].values
         ]
         for name, s in summaries.items()
     },
@@ -204,9 +205,9 @@ table
 halving = pd.DataFrame(
     {
         name: {
-            f"halving time, months ({CI_PROB:.0%})": fmt(summaries[name]["halving_months"]),
-            "halving time, months (95%)": fmt(summaries95[name]["halving_months"]),
-            "rate r, 1/year (90%)": fmt(summaries[name]["rate"]),
+            f"halving time, months ({CI_PROB:.0%})": fmt(summaries[name], "halving_months"),
+            "halving time, months (95%)": fmt(summaries95[name], "halving_months"),
+            "rate r, 1/year (90%)": fmt(summaries[name], "rate"),
             "P(r > 0)": f"{float(summaries[name]['p_rate_positive']):.3f}",
             "sigma_m, median (1)": f"{float(posts[name]['sigma_m'].median()):.2f}",
         }
@@ -229,9 +230,9 @@ t_ref = float(posts["Ho prior"]["year"].sel(recipe=ref))
 years = np.linspace(2020.0, 2025.3, 50)
 rate = posts["Ho prior"]["rate"].values.ravel()
 band = np.exp(np.outer(rate, years - t_ref))
-q = np.quantile(band, [(1 - CI_PROB) / 2, 0.5, (1 + CI_PROB) / 2], axis=0)
+_, q = eti(band, CI_PROB, axis=0)
 ax_m.fill_between(
-    years, q[0], q[2], color="C0", alpha=0.12, lw=0, label=f"trend, Ho prior ({CI_PROB:.0%})"
+    years, q[:, 0], q[:, 1], color="C0", alpha=0.12, lw=0, label=f"trend, Ho prior ({CI_PROB:.0%})"
 )
 ax_m.plot(
     years,
@@ -242,9 +243,8 @@ ax_m.plot(
 )
 shared = recipes["shared_eval"]
 for i, (name, s) in enumerate(summaries.items()):
-    m = s["multiplier"]
     x = s["year"].values + (i - 0.5) * 0.09
-    med, lo, hi = (m.sel(stat=k).values for k in ("median", "lower", "upper"))
+    med, lo, hi = (v.values for v in median_and_bounds(s, "multiplier"))
     for own, marker in ((True, "o"), (False, "s")):
         sel = shared.loc[s["recipe"].values].values == own
         ax_m.errorbar(
@@ -263,7 +263,7 @@ nudge = {"gadre:c4": 4, "gadre:refinedweb": -3, "gadre:redpajama": -10}  # point
 for r, yr, med in zip(
     s["recipe"].values,
     s["year"].values,
-    summaries["Ho prior"]["multiplier"].sel(stat="median").values,
+    summaries["Ho prior"]["multiplier_median"].values,
     strict=True,
 ):
     ax_m.annotate(
@@ -344,11 +344,11 @@ for name, fc in forecasts.items():
     for scenario in fc["scenario"].values:
         f = fc.sel(scenario=scenario)
         rows[(name, f"{scenario} ({fc.attrs['base']})")] = {
-            "loss, nats/GPT-2 token": fmt(f["loss"], 4),
-            "D, tokens": fmt(f["D"]),
-            "C, FLOP": fmt(f["C"]),
-            "multiplier": fmt(f["multiplier"]),
-            "tokens for the +0 yr loss": fmt(f["tokens_same_loss"]),
+            "loss, nats/GPT-2 token": fmt(f, "loss", 4),
+            "D, tokens": fmt(f, "D"),
+            "C, FLOP": fmt(f, "C"),
+            "multiplier": fmt(f, "multiplier"),
+            "tokens for the +0 yr loss": fmt(f, "tokens_same_loss"),
             "P(those tokens > stock)": f"{float(f['p_tokens_above_stock']):.2f}",
         }
 pd.DataFrame(rows).T
@@ -377,22 +377,21 @@ pd.DataFrame(rows).T
 
 # %%
 s_ho, s_flat = summaries["Ho prior"], summaries["flat prior"]
-h_flat = summaries95["flat prior"]["halving_months"]
-h_ho = summaries95["Ho prior"]["halving_months"]
-hf, hf_lo, hf_hi = (float(h_flat.sel(stat=k)) for k in ("median", "lower", "upper"))
-hh, hh_lo, hh_hi = (float(h_ho.sel(stat=k)) for k in ("median", "lower", "upper"))
+hf, hf_lo, hf_hi = (
+    float(v) for v in median_and_bounds(summaries95["flat prior"], "halving_months")
+)
+hh, hh_lo, hh_hi = (float(v) for v in median_and_bounds(summaries95["Ho prior"], "halving_months"))
 upper_text = f"{hf_hi:.0f} months" if np.isfinite(hf_hi) else "no progress at all"
 consistent = "consistent with" if hf_lo <= HO["median"] <= hf_hi else "inconsistent with"
 c4 = [r for r in s_ho["recipe"].values if shared[r] and r != ref]
-m_c4 = s_ho["multiplier"].sel(recipe=c4, stat="median")
+m_c4 = s_ho["multiplier_median"].sel(recipe=c4)
 lo_r, hi_r = str(m_c4.idxmin().values), str(m_c4.idxmax().values)
-m_hi = s_ho["multiplier"].sel(recipe=hi_r)
+m_hi = [float(v) for v in median_and_bounds(s_ho.sel(recipe=hi_r), "multiplier")]
 worst = fit_check["rms_residual"].idxmax()
 fc = forecasts["Ho prior"]
-L0, L2 = (fc["loss"].isel(scenario=i) for i in (0, 1))
+L0, L2 = ([float(v) for v in median_and_bounds(fc.isel(scenario=i), "loss")] for i in (0, 1))
 tokens_ratio = float(
-    fc["tokens_same_loss"].isel(scenario=1).sel(stat="median")
-    / fc["tokens_same_loss"].isel(scenario=0).sel(stat="median")
+    fc["tokens_same_loss_median"].isel(scenario=1) / fc["tokens_same_loss_median"].isel(scenario=0)
 )
 sigma_m = float(posts["Ho prior"]["sigma_m"].median())
 rms_range = (fit_check["rms_residual"].min(), fit_check["rms_residual"].max())
@@ -403,18 +402,17 @@ answer = (
     f"log-loss residual of {rms_all:.4f} ({rms_range[0]:.4f}-{rms_range[1]:.4f} per recipe, "
     f"largest for {worst}), but the recipes do not line up on a smooth trend: against the "
     f"2023 {ref} recipe the C4-evaluated multipliers run from "
-    f"{float(m_c4.sel(recipe=lo_r)):.2f} ({lo_r}) to {float(m_hi.sel(stat='median')):.1f} "
-    f"({hi_r}, 90%: {float(m_hi.sel(stat='lower')):.1f}-{float(m_hi.sel(stat='upper')):.1f}), "
+    f"{float(m_c4.sel(recipe=lo_r)):.2f} ({lo_r}) to {m_hi[0]:.1f} "
+    f"({hi_r}, 90%: {m_hi[1]:.1f}-{m_hi[2]:.1f}), "
     f"scattering about the trend by a factor {np.exp(sigma_m):.1f} at one SD "
     f"(sigma_m = {sigma_m:.2f}). With a flat trend prior the data imply a halving time of "
     f"{hf:.1f} months (95%: {hf_lo:.1f} months to {upper_text}), {consistent} Ho et al.'s "
     f"about 8 months (95%: about 5-14) but far less precise; with Ho's prior it is "
     f"{hh:.1f} months ({hh_lo:.1f}-{hh_hi:.1f}). A 10T-parameter model trained "
     f"compute-optimally with the {fc.attrs['base']} recipe is forecast at "
-    f"{float(L0.sel(stat='median')):.3f} nats per GPT-2 token on C4 "
-    f"(90%: {float(L0.sel(stat='lower')):.3f}-{float(L0.sel(stat='upper')):.3f}), and at "
-    f"{float(L2.sel(stat='median')):.3f} ({float(L2.sel(stat='lower')):.3f}-"
-    f"{float(L2.sel(stat='upper')):.3f}) with {YEARS_AHEAD:.0f} more years of progress, "
+    f"{L0[0]:.3f} nats per GPT-2 token on C4 "
+    f"(90%: {L0[1]:.3f}-{L0[2]:.3f}), and at "
+    f"{L2[0]:.3f} ({L2[1]:.3f}-{L2[2]:.3f}) with {YEARS_AHEAD:.0f} more years of progress, "
     f"a recipe that would reach the first loss on {tokens_ratio:.2f} times the tokens."
 )
 display(Markdown(answer))

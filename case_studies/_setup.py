@@ -20,6 +20,7 @@ from IPython.display import display
 warnings.filterwarnings("ignore", message=".*ArviZ is undergoing a major refactor.*")
 from forecast import SamplerConfig  # noqa: E402
 from forecast.errors import ConvergenceWarning  # noqa: E402
+from forecast.intervals import eti  # noqa: E402
 from forecast.units import CI_PROB  # noqa: E402
 
 __all__ = ["interval", "show", "start"]
@@ -61,9 +62,14 @@ def start(fast: bool, figure_dir: str | Path) -> SamplerConfig:
 
 def interval(draws, prob: float = CI_PROB) -> tuple[float, float, float]:
     """(lower, median, upper) of the equal-tailed ``prob`` interval of some draws."""
-    values = np.asarray(draws, dtype=float).ravel()
-    lo, med, hi = np.quantile(values, [(1 - prob) / 2, 0.5, (1 + prob) / 2])
+    med, (lo, hi) = eti(np.asarray(draws, dtype=float).ravel(), prob)
     return float(lo), float(med), float(hi)
+
+
+def median_and_bounds(summary, name: str):
+    """(median, lower, upper) DataArrays of ``<name>_median`` and ``<name>_ci`` in a summary."""
+    ci = summary[f"{name}_ci"]
+    return summary[f"{name}_median"], ci.sel(ci_bound="lower"), ci.sel(ci_bound="upper")
 
 
 def show(fig, name: str | None = None) -> None:

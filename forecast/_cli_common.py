@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -435,6 +435,26 @@ def _named_values(pairs: list[str]) -> dict[str, float]:
             )
         out[name.strip()] = number
     return out
+
+
+#: Options of the commands that fit (``fit``, ``report``), passed on to :func:`_fit_config`.
+_FIT_OPTIONS = (
+    "law",
+    "priors",
+    "groups",
+    "pooled",
+    "likelihood",
+    "seed",
+    "sampler",
+    "draws",
+    "tune",
+    "chains",
+)
+
+
+def _command_fit_config(options: Mapping, **overrides) -> FitConfig:
+    """:func:`_fit_config` of a command's options (its ``locals()``) and ``overrides``."""
+    return _fit_config(**{name: options[name] for name in _FIT_OPTIONS}, **overrides)
 
 
 def _fit_config(

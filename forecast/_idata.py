@@ -130,9 +130,12 @@ def bfmi(sample_stats: xr.Dataset) -> np.ndarray:
     return np.asarray(az.bfmi(sample_stats["energy"].values))
 
 
-def hdi(da: xr.DataArray, ci_prob: float) -> xr.DataArray:
-    """Highest-density interval over ``chain``/``draw``; dim ``hdi`` of length 2."""
-    return az.hdi(da, hdi_prob=ci_prob)[da.name if da.name is not None else "x"]
+def hdi(
+    da: xr.DataArray, ci_prob: float, sample_dims: tuple[str, ...] = ("chain", "draw")
+) -> xr.DataArray:
+    """Highest-density interval over ``sample_dims``; dim ``hdi`` of length 2."""
+    ds = da.rename(None).to_dataset(name="x")
+    return az.hdi(ds, hdi_prob=ci_prob, input_core_dims=[list(sample_dims)])["x"]
 
 
 def loo(idata: InferenceData, var_name: str = "log_loss"):

@@ -44,6 +44,7 @@ from forecast.config import FitConfig
 from forecast.data import load_runs
 from forecast.errors import ConfigError, DataError
 from forecast.fit import Fit, fit, package_versions
+from forecast.intervals import eti
 from forecast.stacking import compare_fits, fit_averaged, predict_runs
 from forecast.units import FLOP_PER_PARAM_TOKEN, LOSS_ATTRS
 from models.laws import data_constrained, get_law
@@ -204,9 +205,10 @@ def score_draws(
         "median": ("run", median, {**LOSS_ATTRS, "long_name": "predictive median"}),
     }
     single = flat.shape[-1] == 1
-    for level in sorted(set(levels) | {0.9}):
-        with np.errstate(invalid="ignore"):  # an infinite draw: inf - inf in interpolation
-            lo, hi = np.quantile(flat, [(1 - level) / 2, (1 + level) / 2], axis=-1)
+    levels = sorted(set(levels) | {0.9})
+    bounds = eti(flat, levels, axis=-1)[1]  # (run, level, bound); infinite draws kept
+    for i, level in enumerate(levels):
+        lo, hi = bounds[..., i, 0], bounds[..., i, 1]
         hit = np.where(single, np.nan, (lo <= y) & (y <= hi))
         name = f"hit_{round(100 * level)}"
         out[name] = ("run", hit, {"units": "1", "long_name": f"inside central {level:.0%}"})
@@ -339,8 +341,8 @@ def _posterior_summary(result: Fit) -> dict[str, str]:
     names = [*get_law(result.config.law).params, "sigma", "tau", "nu"]
     out = {}
     for name in (n for n in names if n in post):
-        q = np.quantile(post[name].values, [0.5, 0.05, 0.95])
-        out[f"posterior_{name}"] = f"{q[0]:.4g} [{q[1]:.4g}, {q[2]:.4g}]"
+        med, (lo, hi) = eti(np.ravel(post[name].values), 0.9)
+        out[f"posterior_{name}"] = f"{med:.4g} [{lo:.4g}, {hi:.4g}]"
     return out
 
 

@@ -45,6 +45,7 @@ from forecast._cli_common import (  # noqa: F401  (helpers stay importable from 
     TUNE,
     _check_group,
     _check_outputs,
+    _command_fit_config,
     _fail,
     _fit_config,
     _floats,
@@ -98,24 +99,14 @@ def fit_command(
 
     Prints the sampler diagnostics (``--format csv|json``: as data on stdout).
     """
+    options = dict(locals())
     say = _messages(fmt)
     figure = figure or out.with_suffix(".png")
     _check_outputs([out, figure], force)
 
     def work():
         runs = _runs_source(data, dataset, query)
-        config = _fit_config(
-            law=law,
-            priors=priors,
-            groups=groups,
-            pooled=pooled,
-            likelihood=likelihood,
-            seed=seed,
-            sampler=sampler,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-        )
+        config = _command_fit_config(options)
         say.print(f"fitting {len(runs)} runs, law={law}, priors={priors}, groups={groups or '-'}")
         with warnings.catch_warnings():
             # reported below, with the diagnostics table, as one line
@@ -476,6 +467,7 @@ def report_command(
     """
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    options = dict(locals())
     from forecast.report import report
     from forecast.scenarios import Scenario
 
@@ -491,19 +483,7 @@ def report_command(
 
         def work():
             runs = _runs_source(data, dataset, query)
-            config = _fit_config(
-                law=law,
-                priors=priors,
-                groups=groups,
-                pooled=pooled,
-                likelihood=likelihood,
-                seed=seed,
-                sampler=sampler,
-                draws=draws,
-                tune=tune,
-                chains=chains,
-                progress=False,
-            )
+            config = _command_fit_config(options, progress=False)
             _check_group(group, group_labels(runs, config))  # before fitting, not after
             where = f"dataset {dataset}" if dataset else str(data)
             return report(

@@ -21,14 +21,10 @@ from scipy import stats  # noqa: E402
 
 from forecast.design import frontier_draws, target_draws  # noqa: E402
 from forecast.fit import Fit  # noqa: E402
+from forecast.intervals import eti  # noqa: E402
 from forecast.units import CI_PROB, FLOP_PER_PARAM_TOKEN  # noqa: E402
 
 __all__ = ["plot_sbc", "plot_suggestions", "plot_update"]
-
-
-def _eti(values: np.ndarray, ci_prob: float, axis=None):
-    lo, hi = (1 - ci_prob) / 2, 1 - (1 - ci_prob) / 2
-    return np.quantile(values, [lo, 0.5, hi], axis=axis)
 
 
 def plot_update(
@@ -72,7 +68,7 @@ def plot_update(
         t = target_draws(res, N=N, group=group)
         targets[label] = t
         v = t.values.ravel()
-        lo, med, hi = _eti(v, ci_prob)
+        med, (lo, hi) = eti(v, ci_prob)
         ax_d.hist(v, bins=40, density=True, alpha=0.45, color=colours[label], label=None)
         ax_d.axvline(med, color=colours[label], lw=1.5)
         ax_d.axvspan(lo, hi, color=colours[label], alpha=0.08)
@@ -92,7 +88,8 @@ def plot_update(
     D_target = 20.0 * N
     c_grid = np.geomspace(c_runs.min() / 2, FLOP_PER_PARAM_TOKEN * N * D_target, 60)
     for label, res in (("before", before), ("after", after)):
-        lo, med, hi = _eti(frontier_draws(res, c_grid, group=group).values, ci_prob, axis=(0, 1))
+        med, bounds = eti(frontier_draws(res, c_grid, group=group).values, ci_prob, axis=(0, 1))
+        lo, hi = bounds[:, 0], bounds[:, 1]
         ax_c.fill_between(c_grid, lo, hi, color=colours[label], alpha=0.25, lw=0)
         ax_c.plot(c_grid, med, color=colours[label], lw=1.2, label=f"{label} ({ci_prob:.0%} band)")
     new = sub.index >= n_old

@@ -59,6 +59,7 @@ from forecast.averaged import Stack
 from forecast.errors import ConfigError
 from forecast.extrapolation import assess
 from forecast.fit import Fit, package_versions
+from forecast.intervals import summarise_draws
 from forecast.predict import group_params
 from forecast.trend import GROWTH_ATTRS, YEAR_ATTRS
 from forecast.units import CI_PROB, D_ATTRS, PROB_ATTRS
@@ -261,24 +262,14 @@ def _repeat_penalty(N, D, U, theta, r_d_star) -> np.ndarray:
     return np.maximum(np.where(D > U, chinchilla.loss(N, D_eff, *args) - fresh, 0.0), 0.0)
 
 
-def _eti(values: np.ndarray, ci_prob: float) -> tuple[np.ndarray, np.ndarray]:
-    """Median and equal-tailed interval over the last two axes (chain, draw)."""
-    flat = values.reshape(values.shape[:-2] + (-1,))
-    probs = [(1 - ci_prob) / 2, 0.5, (1 + ci_prob) / 2]
-    with np.errstate(invalid="ignore"):
-        q = np.quantile(flat, probs, axis=-1)
-    q = np.where(np.isnan(q) & ~np.isnan(flat).any(axis=-1), np.inf, q)  # inf - inf at a tail
-    return q[1], np.moveaxis(q[[0, 2]], 0, -1)
+def _draws(values: np.ndarray, dims: tuple, attrs: Mapping) -> xr.DataArray:
+    """Draws computed as ``(scenario, chain, draw)``, stored sample dims first."""
+    return xr.DataArray(values, dims=dims).assign_attrs(attrs).transpose("chain", "draw", ...)
 
 
-def _add_summary(ds: xr.Dataset, name: str, dims: tuple, values, ci_prob, attrs) -> None:
-    median, interval = _eti(values, ci_prob)
-    ds[f"{name}_median"] = xr.DataArray(median, dims=dims[:-2]).assign_attrs(
-        {**attrs, "long_name": f"posterior median of {attrs['long_name']}"}
-    )
-    ds[f"{name}_ci"] = xr.DataArray(interval, dims=dims[:-2] + ("ci_bound",)).assign_attrs(
-        {**attrs, "long_name": f"{ci_prob:.0%} equal-tailed interval of {attrs['long_name']}"}
-    )
+def _add_summary(ds: xr.Dataset, name: str, draws: xr.DataArray, ci_prob: float) -> None:
+    """Add ``<name>_median`` and ``<name>_ci`` (:mod:`forecast.intervals`) of ``draws``."""
+    ds.update(summarise_draws(draws, ci_prob, name=name).drop_vars("ci_prob"))
 
 
 def _trend_draws(trend: xr.Dataset) -> tuple[np.ndarray, np.ndarray, float]:
@@ -330,7 +321,8 @@ def exhaustion(
     Returns
     -------
     xarray.Dataset
-        Dims ``scenario``, ``chain``, ``draw`` (of the fit), ``ci_bound``. Draws:
+        Dims ``chain``, ``draw`` (of the fit), ``scenario``, ``ci_bound``; draws have dims
+        ``(chain, draw[, scenario])``, the sample dims first as everywhere. Draws:
         ``D_needed`` (tokens), ``stock`` (tokens), ``epochs_needed`` (1), ``loss_penalty``
         (nats/token) and, with a trend, ``exhaustion_year`` and ``year_needed`` (year).
         Summaries: ``p_exhausted`` (1, per scenario), ``<name>_median`` and ``<name>_ci``
@@ -429,23 +421,26 @@ def exhaustion(
         ],
         dims="scenario",
     ).assign_attrs(units="1", long_name="how the tokens needed are set")
-    ds["D_needed"] = xr.DataArray(needed, dims=dims3).assign_attrs(
-        {**D_ATTRS, "long_name": f"training tokens needed by a model of N = {N:g} parameters"}
+    ds["D_needed"] = _draws(
+        needed,
+        dims3,
+        {**D_ATTRS, "long_name": f"training tokens needed by a model of N = {N:g} parameters"},
     )
-    ds["stock"] = xr.DataArray(stock_draws, dims=dims3[1:]).assign_attrs(
-        units="tokens", long_name="stock of usable human-generated text (prior draws)"
+    ds["stock"] = _draws(
+        stock_draws,
+        dims3[1:],
+        {"units": "tokens", "long_name": "stock of usable human-generated text (prior draws)"},
     )
-    ds["epochs_needed"] = xr.DataArray(epochs, dims=dims3).assign_attrs(_EPOCH_ATTRS)
-    ds["loss_penalty"] = xr.DataArray(penalty, dims=dims3).assign_attrs(_PENALTY_ATTRS)
+    ds["epochs_needed"] = _draws(epochs, dims3, _EPOCH_ATTRS)
+    ds["loss_penalty"] = _draws(penalty, dims3, _PENALTY_ATTRS)
     ds["p_exhausted"] = xr.DataArray((needed > stock_draws).mean(axis=(1, 2)), dims="scenario")
     ds["p_exhausted"].attrs.update({**PROB_ATTRS, "long_name": "P(tokens needed > stock)"})
     ds["loss_penalty_mean"] = xr.DataArray(penalty.mean(axis=(1, 2)), dims="scenario")
     ds["loss_penalty_mean"].attrs.update(
         {**_PENALTY_ATTRS, "long_name": "posterior mean of " + _PENALTY_ATTRS["long_name"]}
     )
-    for name in ("D_needed", "epochs_needed", "loss_penalty"):
-        _add_summary(ds, name, dims3, ds[name].values, ci_prob, ds[name].attrs)
-    _add_summary(ds, "stock", dims3[1:], stock_draws, ci_prob, ds["stock"].attrs)
+    for name in ("D_needed", "epochs_needed", "loss_penalty", "stock"):
+        _add_summary(ds, name, ds[name], ci_prob)
 
     attrs = {
         "package_version": package_versions()["scaling-forecast"],
@@ -480,16 +475,20 @@ def exhaustion(
         pick = rng.choice(a.size, size=size, replace=a.size < size).reshape(shape)
         year = year_reaching(np.log10(stock_draws), a[pick], b[pick], t0)
         year_needed = year_reaching(np.log10(needed), a[pick], b[pick], t0)
-        ds["exhaustion_year"] = xr.DataArray(year, dims=dims3[1:]).assign_attrs(
-            {**YEAR_ATTRS, "long_name": "year the frontier training-set trend reaches the stock"}
+        ds["exhaustion_year"] = _draws(
+            year,
+            dims3[1:],
+            {**YEAR_ATTRS, "long_name": "year the frontier training-set trend reaches the stock"},
         )
-        ds["year_needed"] = xr.DataArray(year_needed, dims=dims3).assign_attrs(
-            {**YEAR_ATTRS, "long_name": "year the frontier trend reaches the tokens needed"}
+        ds["year_needed"] = _draws(
+            year_needed,
+            dims3,
+            {**YEAR_ATTRS, "long_name": "year the frontier trend reaches the tokens needed"},
         )
-        _add_summary(ds, "exhaustion_year", dims3[1:], year, ci_prob, ds["exhaustion_year"].attrs)
-        _add_summary(ds, "year_needed", dims3, year_needed, ci_prob, ds["year_needed"].attrs)
-        growth = 10.0 ** b.reshape(1, -1)
-        _add_summary(ds, "growth_per_year", ("chain", "draw"), growth, ci_prob, GROWTH_ATTRS)
+        for name in ("exhaustion_year", "year_needed"):
+            _add_summary(ds, name, ds[name], ci_prob)
+        growth = _draws(10.0 ** b.reshape(1, -1), ("chain", "draw"), GROWTH_ATTRS)
+        _add_summary(ds, "growth_per_year", growth, ci_prob)
         attrs.update({f"trend_{k}": v for k, v in trend.attrs.items() if k in _TREND_KEYS})
     reach.warn(stacklevel=3)
     return ds.assign_attrs(attrs)

@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from forecast.errors import ExtrapolationWarning
+from forecast.intervals import eti
 from forecast.units import CI_PROB, FLOP_PER_PARAM_TOKEN
 
 __all__ = [
@@ -159,10 +160,11 @@ def _run_ranges(runs, k: float) -> dict[str, list[float]]:
 
 
 def _quantiles(values: np.ndarray, ci_prob: float) -> tuple[float, float, float]:
+    """Median, lower and upper bound of the finite ``values`` (NaN if there are none)."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return math.nan, math.nan, math.nan
-    lo, mid, hi = np.quantile(finite, [(1 - ci_prob) / 2, 0.5, (1 + ci_prob) / 2])
+    mid, (lo, hi) = eti(finite, ci_prob)
     return float(mid), float(lo), float(hi)
 
 
@@ -178,7 +180,7 @@ class Extrapolation:
     points : list of dict
         Per point: ``name``; posterior medians ``N``, ``C``, ``tokens_per_param``; the
         signed decades ``N_decades``, ``C_decades``, ``tokens_per_param_decades``; the
-        compute-optimal ratio at the point's N (``optimal_tokens_per_param`` median and
+        compute-optimal ratio at the point's N (``optimal_tokens_per_param_median`` and
         ``optimal_tokens_per_param_ci``), the ``published_range`` and ``evidence_range``
         of that ratio.
     warnings : list of str
@@ -207,7 +209,7 @@ class Extrapolation:
                 f"{_signed(p['N_decades'])} of N (N {p['N']:.3g}), "
                 f"{_signed(p['tokens_per_param_decades'])} of tokens/param "
                 f"({p['tokens_per_param']:.3g}) beyond the runs; compute-optimal tokens/param "
-                f"at this N {p['optimal_tokens_per_param']:.3g} [{lo:.3g}, {hi:.3g}]"
+                f"at this N {p['optimal_tokens_per_param_median']:.3g} [{lo:.3g}, {hi:.3g}]"
             )
         return out
 
@@ -327,7 +329,7 @@ def assess(
                 "N_decades": decades_beyond(n_med, *ranges["N"]),
                 "C_decades": decades_beyond(c_med, *ranges["C"]),
                 "tokens_per_param_decades": decades_beyond(r_med, run_lo, run_hi),
-                "optimal_tokens_per_param": o_med,
+                "optimal_tokens_per_param_median": o_med,
                 "optimal_tokens_per_param_ci": [o_lo, o_hi],
                 "published_range": published["range"],
                 "evidence_range": evidence,

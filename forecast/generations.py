@@ -40,6 +40,7 @@ from forecast.config import SamplerConfig
 from forecast.diagnostics import check_convergence
 from forecast.errors import ConfigError, DataError
 from forecast.fit import package_versions, sample_model
+from forecast.intervals import CI_BOUNDS, eti, summarise_draws
 from forecast.joint import select_checkpoints
 from forecast.units import CI_PROB, FLOP_PER_PARAM_TOKEN
 from models.generations import (
@@ -344,11 +345,6 @@ def _flat(da: xr.DataArray) -> np.ndarray:
     return da.stack(sample=("chain", "draw")).transpose("sample", ...).values
 
 
-def _eti(x: np.ndarray, ci_prob: float, axis: int = 0) -> tuple[np.ndarray, ...]:
-    q = np.quantile(x, [(1 - ci_prob) / 2, 0.5, (1 + ci_prob) / 2], axis=axis)
-    return q[1], q[0], q[2]
-
-
 def generation_summary(posterior: xr.Dataset, *, ci_prob: float = CI_PROB) -> xr.Dataset:
     r"""Multipliers and the implied halving time with central intervals.
 
@@ -362,8 +358,9 @@ def generation_summary(posterior: xr.Dataset, *, ci_prob: float = CI_PROB) -> xr
     Returns
     -------
     xarray.Dataset
-        ``multiplier`` (dims ``recipe``, ``stat`` = median/lower/upper; 1),
-        ``halving_months`` and ``rate`` (dim ``stat``; months and 1/year),
+        ``multiplier_median`` (dim ``recipe``; 1) and ``multiplier_ci`` (dims ``recipe,
+        ci_bound``), ``rate_median``/``rate_ci`` (1/year), ``halving_months_median``/
+        ``halving_months_ci`` (months; the layout of :mod:`forecast.intervals`) and
         ``p_rate_positive`` (1). Halving-time bounds come from the rate's bounds
         (:math:`h = 12\ln 2/r` is monotone), ``inf`` where the rate bound is :math:`\le 0`.
         Attrs ``ci_prob``, ``ci_kind`` = ``"eti"`` and the posterior's attrs.
@@ -372,24 +369,27 @@ def generation_summary(posterior: xr.Dataset, *, ci_prob: float = CI_PROB) -> xr
     --------
     >>> s = generation_summary(post)  # doctest: +SKIP
     """
-    m = _flat(posterior["multiplier"])
-    med, lo, hi = _eti(m, ci_prob)
-    rate = _flat(posterior["rate"])
-    r_med, r_lo, r_hi = _eti(rate, ci_prob)
-    stat = ["median", "lower", "upper"]
-    out = xr.Dataset(
-        {
-            "multiplier": (("recipe", "stat"), np.stack([med, lo, hi], axis=1)),
-            "rate": ("stat", [r_med, r_lo, r_hi]),
-            "halving_months": ("stat", [float(halving_months(x)) for x in (r_med, r_hi, r_lo)]),
-            "p_rate_positive": float(np.mean(rate > 0)),
-        },
-        coords={"recipe": posterior["recipe"].values, "stat": stat},
+    multiplier = posterior["multiplier"].assign_attrs(
+        units="1", long_name="effective-compute multiplier"
     )
+    rate = posterior["rate"].assign_attrs(
+        units="1/year", long_name="trend of log effective compute"
+    )
+    out = summarise_draws(multiplier, ci_prob, name="multiplier")
+    out.update(summarise_draws(rate, ci_prob, name="rate"))
+    out = out.drop_vars("ci_prob")
+    r_lo, r_hi = out["rate_ci"].values
+    halving = {"units": "months", "long_name": "compute halving time"}
+    out["halving_months_median"] = xr.DataArray(
+        float(halving_months(float(out["rate_median"]))), attrs=halving
+    )
+    out["halving_months_ci"] = (
+        out["rate_ci"]
+        .copy(data=[float(halving_months(x)) for x in (r_hi, r_lo)])
+        .assign_attrs(halving)
+    )
+    out["p_rate_positive"] = xr.DataArray(float(np.mean(_flat(posterior["rate"]) > 0)))
     out = out.assign_coords(year=("recipe", posterior["year"].values))
-    out["multiplier"].attrs.update(units="1", long_name="effective-compute multiplier")
-    out["rate"].attrs.update(units="1/year", long_name="trend of log effective compute")
-    out["halving_months"].attrs.update(units="months", long_name="compute halving time")
     return out.assign_attrs({**posterior.attrs, "ci_prob": ci_prob, "ci_kind": "eti"})
 
 
@@ -483,11 +483,12 @@ def forecast_with_progress(
     Returns
     -------
     xarray.Dataset
-        Along ``scenario`` (``"+k yr"``) and ``stat`` (median/lower/upper): ``loss``
-        (nats per GPT-2 token on C4), ``D`` (compute-optimal tokens for N, GPT-2
-        tokens), ``C`` (FLOP), ``multiplier`` (vs reference), ``tokens_same_loss``
-        (tokens needed with this recipe to reach the ``+0 yr`` loss at the compute-optimal
-        frontier) and ``p_tokens_above_stock`` (1); attrs ``N``, ``base``, ``stock``.
+        Along ``scenario`` (``"+k yr"``), ``<q>_median`` and ``<q>_ci`` (dim ``ci_bound``;
+        the layout of :mod:`forecast.intervals`) of ``loss`` (nats per GPT-2 token on C4),
+        ``D`` (compute-optimal tokens for N, GPT-2 tokens), ``C`` (FLOP), ``multiplier``
+        (vs reference) and ``tokens_same_loss`` (tokens needed with this recipe to reach
+        the ``+0 yr`` loss at the compute-optimal frontier); ``p_tokens_above_stock`` (1);
+        attrs ``N``, ``base``, ``stock``.
 
     Notes
     -----
@@ -527,20 +528,20 @@ def forecast_with_progress(
         D = np.exp(log_D)
         C = FLOP_PER_PARAM_TOKEN * N * D
         rows = {
-            "loss": _eti(loss, ci_prob),
-            "D": _eti(D, ci_prob),
-            "C": _eti(C, ci_prob),
-            "multiplier": _eti(np.exp(log_m), ci_prob),
-            "tokens_same_loss": _eti(same, ci_prob),
+            "loss": eti(loss, ci_prob, axis=0),
+            "D": eti(D, ci_prob, axis=0),
+            "C": eti(C, ci_prob, axis=0),
+            "multiplier": eti(np.exp(log_m), ci_prob, axis=0),
+            "tokens_same_loss": eti(same, ci_prob, axis=0),
         }
         stats.append((rows, float(np.mean(same > stock))))
         names.append(f"+{k:g} yr")
-    data = {
-        key: (("scenario", "stat"), np.array([[float(v) for v in s[0][key]] for s in stats]))
-        for key in stats[0][0]
-    }
+    data = {}
+    for key in stats[0][0]:
+        data[f"{key}_median"] = ("scenario", [float(s[0][key][0]) for s in stats])
+        data[f"{key}_ci"] = (("scenario", "ci_bound"), np.array([s[0][key][1] for s in stats]))
     data["p_tokens_above_stock"] = ("scenario", [s[1] for s in stats])
-    out = xr.Dataset(data, coords={"scenario": names, "stat": ["median", "lower", "upper"]})
+    out = xr.Dataset(data, coords={"scenario": names, "ci_bound": list(CI_BOUNDS)})
     attrs = {
         "loss": ("nats/token", "loss, nats per GPT-2 token on C4"),
         "D": ("tokens", "compute-optimal training tokens (GPT-2 tokens)"),
@@ -550,7 +551,11 @@ def forecast_with_progress(
         "p_tokens_above_stock": ("1", "P(tokens_same_loss > stock)"),
     }
     for name, (unit, long_name) in attrs.items():
-        out[name].attrs.update(units=unit, long_name=long_name)
+        for var in (name,) if name in out else (f"{name}_median", f"{name}_ci"):
+            what = (
+                "posterior median of " if var.endswith("_median") else "equal-tailed interval of "
+            )
+            out[var].attrs.update(units=unit, long_name=(what if var != name else "") + long_name)
     return out.assign_attrs(
         {
             **posterior.attrs,

@@ -20,6 +20,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from forecast.fit import Fit  # noqa: E402
+from forecast.intervals import eti, interval, median  # noqa: E402
 from forecast.predict import predict  # noqa: E402
 from forecast.units import CI_PROB, FLOP_PER_PARAM_TOKEN  # noqa: E402
 
@@ -32,10 +33,9 @@ def _plain_log_ticks(ax) -> None:
 
 
 def _band(draws, ci_prob: float):
-    stacked = draws.stack(sample=("chain", "draw"))
-    lo, hi = (1 - ci_prob) / 2, 1 - (1 - ci_prob) / 2
-    q = stacked.quantile([lo, 0.5, hi], dim="sample")
-    return q.isel(quantile=0).values, q.isel(quantile=1).values, q.isel(quantile=2).values
+    """Lower bound, median and upper bound of ``draws`` over chain and draw (NaN skipped)."""
+    lo, hi = interval(draws, ci_prob, skipna=True).transpose("ci_bound", ...).values
+    return lo, median(draws, skipna=True).values, hi
 
 
 def plot_fit(result: Fit, *, ci_prob: float = CI_PROB, max_groups: int = 6) -> Figure:
@@ -151,9 +151,10 @@ def plot_exhaustion(result, *, bins: int = 50) -> Figure:
     axes = np.atleast_1d(axes)
     ax = axes[0]
     stock = result["stock"].values.ravel()
-    needed = result["D_needed"].values.reshape(result.sizes["scenario"], -1)
+    needed = result["D_needed"].transpose("scenario", ...).values
+    needed = needed.reshape(result.sizes["scenario"], -1)
     finite = np.concatenate([stock, needed[np.isfinite(needed)]])
-    lo, hi = np.quantile(finite, [0.01, 0.99])
+    lo, hi = eti(finite, 0.98)[1]  # axis range: the central 98% of the draws
     edges = np.geomspace(lo / 3, hi * 3, bins + 1)
     width = np.diff(np.log10(edges))
 
@@ -185,7 +186,7 @@ def plot_exhaustion(result, *, bins: int = 50) -> Figure:
         ax = axes[1]
         year = result["exhaustion_year"].values.ravel()
         year = year[np.isfinite(year)]
-        span = np.quantile(year, [0.005, 0.995]) + np.array([-1.0, 1.0])
+        span = eti(year, 0.99)[1] + np.array([-1.0, 1.0])  # axis range, central 99%
         ax.hist(year, bins=bins, range=tuple(span), density=True, color="tab:blue", alpha=0.6)
         y_lo, y_hi = result["exhaustion_year_ci"].values
         ax.axvspan(y_lo, y_hi, color="tab:blue", alpha=0.12, lw=0)
@@ -431,9 +432,9 @@ def plot_forecast(frontier, summary, *, runs=None) -> Figure:
     ax.plot(grid, med, color="C0", label="compute-optimal frontier, posterior median")
     for i, name in enumerate(summary["scenario"].values):
         point = summary.sel(scenario=name, ci_prob=ci_prob)
-        c, loss = float(point["C"]), float(point["loss"])
-        c_lo, c_hi = point["C_eti"].values
-        l_lo, l_hi = point["loss_eti"].values
+        c, loss = float(point["C_median"]), float(point["loss_median"])
+        c_lo, c_hi = point["C_ci"].values
+        l_lo, l_hi = point["loss_ci"].values
         ax.errorbar(
             c,
             loss,
@@ -538,7 +539,7 @@ def plot_exponents(result: Fit, published, *, ci_prob: float = CI_PROB) -> Figur
             draws = (post["beta"] / (post["alpha"] + post["beta"])).values.ravel()
         else:
             draws = post[name].values.ravel()
-        lo, hi = np.quantile(draws, [(1 - ci_prob) / 2, (1 + ci_prob) / 2])
+        lo, hi = eti(draws, ci_prob)[1]
         ax.hist(draws, bins=50, density=True, color="C0", alpha=0.6, label="posterior")
         ax.axvspan(lo, hi, color="C0", alpha=0.12, label=f"{ci_prob:.0%} equal-tailed interval")
         for fit_id, value, se in _published(published, name):

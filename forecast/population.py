@@ -41,6 +41,7 @@ import pandas as pd
 from forecast.catalog import load_dataset
 from forecast.config import SamplerConfig
 from forecast.errors import DataError
+from forecast.intervals import eti
 from models.population import (
     D_REF,
     KINDS,
@@ -69,6 +70,12 @@ DEFAULT_SE = {"log_alpha": 0.1, "log_beta": 0.1, "log_E": 0.03, "a_ref": 0.5, "b
 #: A family summary enters only where the posterior SD is below these (log units).
 SUMMARY_MAX_SD = {"log_alpha": 0.5, "log_beta": 0.5, "log_E": 0.5, "a_ref": 1.5, "b_ref": 1.5}
 _PRESET_FILE, _META_FILE = "population.json", "meta.json"
+
+
+def _a_alloc_quantiles(draws) -> list[float]:
+    """Return the 5%, 50% and 95% quantiles of ``a_alloc`` draws (90% interval, median)."""
+    med, (lo, hi) = eti(np.ravel(draws), 0.9)
+    return [lo, med, hi]
 
 
 def _num(x) -> float:
@@ -233,9 +240,7 @@ def build_population(
         "fits": sources,
         "mu": [round(float(v), 4) for v in mu.mean(0)],
         "tau": [round(float(v), 4) for v in tau.mean(0)],
-        "a_alloc_q05_q50_q95": [
-            round(float(v), 4) for v in np.quantile(new["a_alloc"], [0.05, 0.5, 0.95])
-        ],
+        "a_alloc_q05_q50_q95": [round(float(v), 4) for v in _a_alloc_quantiles(new["a_alloc"])],
         "divergences": diverging,
     }
     return priors, info

@@ -33,6 +33,7 @@ import xarray as xr
 
 from forecast.averaged import Stack, mixes_draws
 from forecast.fit import Fit, model_data, package_versions
+from forecast.intervals import CI_BOUNDS, eti
 from forecast.units import CI_PROB, D_ATTRS, LOSS_ATTRS, N_ATTRS
 from models import noise
 from models.laws import get_law
@@ -343,17 +344,10 @@ def predict_summary(
         mixture draws of :func:`predict` (a block of points at a time), and the noise of
         ``include_noise`` is that of :func:`predict` with the same seed, restarted in
         every block (each point's draws are still independent across draws).
-    N : array_like or xarray.DataArray
-        Total parameters (> 0). Scalars and 1-D arrays broadcast against ``D`` along a
-        dim ``point``; DataArrays keep their dims (use them for 2-D grids). A DataArray
-        pairs with a scalar or another DataArray, not with a plain array (ValueError).
-    D : array_like or xarray.DataArray
-        Training tokens seen (> 0), repeats included.
-    group : str, optional
-        Group label; ``None`` = a new group from the population (see module notes).
-    unique_tokens : array_like, optional
-        Unique tokens U (data-constrained law): a scalar, one value per point, or a
-        DataArray broadcast against ``D`` by dims; default ``D`` (no repetition).
+    N, D, group, unique_tokens
+        As in :func:`predict`: parameters and tokens (> 0; scalars and 1-D arrays
+        broadcast along a dim ``point``, DataArrays keep their dims), the group label
+        (``None`` = a new group) and the unique tokens of the data-constrained law.
     ci_prob : float
         Probability mass of the equal-tailed interval, in (0, 1); default
         :data:`forecast.units.CI_PROB` (0.9).
@@ -367,11 +361,12 @@ def predict_summary(
     Returns
     -------
     xarray.Dataset
-        ``loss``: posterior median, nats/token, with the point dims of ``N`` and ``D``;
-        ``loss_ci``: the interval bounds, nats/token, dims ``("ci_bound", *point_dims)``
-        with coords ``ci_bound = ["lower", "upper"]``. Coords ``N`` (parameters) and ``D``
-        (tokens). Attrs ``ci_kind = "eti"``, ``ci_prob``, ``curve``, ``group``,
-        ``package_version``, ``config_hash``, ``seed`` and ``law``.
+        ``loss_median``: posterior median, nats/token, with the point dims of ``N`` and
+        ``D``; ``loss_ci``: the interval bounds, nats/token, dims ``(*point_dims,
+        "ci_bound")`` (the layout of :mod:`forecast.intervals`) with coords ``ci_bound =
+        ["lower", "upper"]``. Coords ``N`` (parameters) and ``D`` (tokens). Attrs
+        ``ci_kind = "eti"``, ``ci_prob``, ``curve``, ``group``, ``package_version``,
+        ``config_hash``, ``seed`` and ``law``.
 
     Raises
     ------
@@ -407,19 +402,19 @@ def predict_summary(
     if isinstance(ci_prob, bool) or not isinstance(ci_prob, (int, float)) or not 0 < ci_prob < 1:
         raise ValueError(f"ci_prob must be a probability in (0, 1); got {ci_prob!r}")
     N_da, D_da = _as_points(N, D)
-    probs = [(1.0 - ci_prob) / 2.0, 0.5, (1.0 + ci_prob) / 2.0]
     if isinstance(result, Stack):
-        out = _stack_quantiles(result, N_da, D_da, group, unique_tokens, include_noise, seed, probs)
+        args = (N_da, D_da, group, unique_tokens, include_noise, seed, ci_prob)
+        out = _stack_quantiles(result, *args)
         attrs = {**result.attrs(), "config_hash": _joined(result, "config_hash")}
         attrs["law"] = _joined(result, "law")
     else:
-        out = _fit_quantiles(result, N_da, D_da, group, unique_tokens, include_noise, seed, probs)
+        out = _fit_quantiles(result, N_da, D_da, group, unique_tokens, include_noise, seed, ci_prob)
         attrs = {"config_hash": result.config.config_hash, "law": result.config.law}
     return _summary_dataset(out, N_da, D_da, ci_prob, include_noise, group, seed, attrs)
 
 
-def _fit_quantiles(result, N_da, D_da, group, unique_tokens, include_noise, seed, probs):
-    """Quantiles ``probs`` of a fit's draws at every point, shape (3, points), blockwise."""
+def _fit_quantiles(result, N_da, D_da, group, unique_tokens, include_noise, seed, ci_prob):
+    """Median, lower and upper bound of a fit's draws at every point, (3, points), blockwise."""
     law = get_law(result.config.law)
     params = group_params(result, group, seed=seed)
     log_U = _unique_tokens(law, D_da, unique_tokens)
@@ -444,7 +439,8 @@ def _fit_quantiles(result, N_da, D_da, group, unique_tokens, include_noise, seed
         if draw_noise is not None:
             block = block + draw_noise(block.shape, log_N[sl], log_D[sl])
         block = np.exp(block)
-        out[:, sl] = np.quantile(block, probs, axis=1, overwrite_input=True)
+        med, bounds = eti(block, ci_prob, axis=1, overwrite_input=True)
+        out[0, sl], out[1:, sl] = med, bounds.T
 
     starts = range(0, log_N.shape[0], step)
     if draw_noise is None and len(starts) > 1 and PREDICT_THREADS > 1:
@@ -465,8 +461,8 @@ def _joined(stack: Stack, what: str) -> str:
     return json.dumps(values)
 
 
-def _stack_quantiles(stack, N_da, D_da, group, unique_tokens, include_noise, seed, probs):
-    """Quantiles ``probs`` of a stack's mixture draws at every point, blockwise.
+def _stack_quantiles(stack, N_da, D_da, group, unique_tokens, include_noise, seed, ci_prob):
+    """Median, lower and upper bound of a stack's mixture draws at every point, blockwise.
 
     Each block of points is :func:`predict` of the stack (its mixture draws), reduced to
     quantiles before the next block, so memory is bounded by the block size times the
@@ -501,24 +497,25 @@ def _stack_quantiles(stack, N_da, D_da, group, unique_tokens, include_noise, see
             seed=seed,
         )
         values = draws.transpose("point", "chain", "draw").values.reshape(-1, n_draws)
-        out[:, sl] = np.quantile(values, probs, axis=1)
+        med, bounds = eti(values, ci_prob, axis=1)
+        out[0, sl], out[1:, sl] = med, bounds.T
     return out
 
 
 def _summary_dataset(out, N_da, D_da, ci_prob, include_noise, group, seed, attrs) -> xr.Dataset:
-    """Build the Dataset of :func:`predict_summary` from quantiles ``out`` (3, points)."""
+    """Build the Dataset of :func:`predict_summary` from (median, lower, upper) ``out``."""
     shape, dims = N_da.shape, N_da.dims
     coords = {"N": N_da.assign_attrs(N_ATTRS), "D": D_da.assign_attrs(D_ATTRS)}
     curve = "loss of one new run (with observation noise)" if include_noise else "mean curve"
-    median = xr.DataArray(out[1].reshape(shape), dims=dims, coords=coords)
+    median = xr.DataArray(out[0].reshape(shape), dims=dims, coords=coords)
     bounds = xr.DataArray(
-        out[[0, 2]].reshape((2, *shape)),
-        dims=("ci_bound", *dims),
-        coords={**coords, "ci_bound": ["lower", "upper"]},
+        np.moveaxis(out[1:].reshape((2, *shape)), 0, -1),
+        dims=(*dims, "ci_bound"),
+        coords={**coords, "ci_bound": list(CI_BOUNDS)},
     )
     return xr.Dataset(
         {
-            "loss": median.assign_attrs({**LOSS_ATTRS, "statistic": "posterior median"}),
+            "loss_median": median.assign_attrs({**LOSS_ATTRS, "statistic": "posterior median"}),
             "loss_ci": bounds.assign_attrs(
                 {**LOSS_ATTRS, "statistic": f"{ci_prob:g} equal-tailed interval"}
             ),

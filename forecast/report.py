@@ -29,6 +29,7 @@ from forecast.diagnostics import failures
 from forecast.errors import ConfigError, ExtrapolationWarning
 from forecast.extrapolation import text_from_attrs
 from forecast.fit import Fit, fit, package_versions
+from forecast.intervals import ci_name
 from forecast.io import save, write_atomic
 from forecast.scenarios import Scenario, forecast
 from forecast.units import CI_PROB, FLOP_PER_PARAM_TOKEN
@@ -81,6 +82,12 @@ class Report:
     files: Mapping[str, Path]
 
 
+def _median_and_bounds(point: xr.Dataset, var: str, ci_kind: str) -> tuple[float, ...]:
+    """Median, lower and upper bound of ``var`` in one scenario at one ``ci_prob``."""
+    lo, hi = point[ci_name(var, ci_kind)].sel(ci_bound=["lower", "upper"]).values
+    return float(point[f"{var}_median"]), float(lo), float(hi)
+
+
 def forecast_table(summary: xr.Dataset, *, ci_kind: str = "eti") -> pd.DataFrame:
     """Format a forecast summary as text cells ``median [lower, upper]``, one row per scenario.
 
@@ -104,8 +111,7 @@ def forecast_table(summary: xr.Dataset, *, ci_kind: str = "eti") -> pd.DataFrame
         point = summary.sel(scenario=name, ci_prob=prob)
         cells = {}
         for var, (label, fmt) in _COLUMNS.items():
-            lo, hi = point[f"{var}_{ci_kind}"].values
-            median = float(point[var])
+            median, lo, hi = _median_and_bounds(point, var, ci_kind)
             if np.isclose(lo, hi, rtol=1e-9) and np.isclose(lo, median, rtol=1e-9):
                 cells[label] = f"{median:{fmt}}"
             else:
@@ -139,9 +145,10 @@ def forecast_frame(summary: xr.Dataset, *, ci_kind: str = "eti") -> pd.DataFrame
     Returns
     -------
     pandas.DataFrame
-        Column ``scenario``; for each quantity of :func:`forecast_table` its median
-        (``N``, ``D``, ``tokens_per_param``, ``C``, ``loss``, ...: the variable names of
-        ``summary``, in its units) and ``<name>_lower`` / ``<name>_upper``; then
+        Column ``scenario``; for each quantity ``<name>`` of :func:`forecast_table`
+        (``N``, ``D``, ``tokens_per_param``, ``C``, ``loss``, ...: the quantity names of
+        ``summary``, in its units) ``<name>_median``, ``<name>_lower`` and
+        ``<name>_upper``; then
         ``p_loss_below_<x>``, P(mean-curve loss < x nats/token), per threshold x.
     """
     prob = float(summary.attrs["ci_prob"])
@@ -150,8 +157,8 @@ def forecast_frame(summary: xr.Dataset, *, ci_kind: str = "eti") -> pd.DataFrame
         point = summary.sel(scenario=name, ci_prob=prob)
         row = {"scenario": str(name)}
         for var in _COLUMNS:
-            lo, hi = point[f"{var}_{ci_kind}"].sel(ci_bound=["lower", "upper"]).values
-            row.update({var: float(point[var]), f"{var}_lower": lo, f"{var}_upper": hi})
+            median, lo, hi = _median_and_bounds(point, var, ci_kind)
+            row.update({f"{var}_median": median, f"{var}_lower": lo, f"{var}_upper": hi})
         p = point["p_loss_below"]
         for x, value in zip(p["threshold"].values, p.values, strict=True):
             row[f"p_loss_below_{x:g}"] = float(value)
@@ -188,7 +195,7 @@ def forecast_figure(result: Fit, summary: xr.Dataset, *, group: str | None = Non
 def _frontier(result: Fit, summary: xr.Dataset, group: str | None) -> xr.Dataset:
     k = float(summary.attrs["flop_per_param_token"])
     runs_C = k * result.runs["N"] * result.runs["D"]
-    top = np.nanmax(summary["C_eti"].sel(ci_prob=max(summary["ci_prob"].values)).values)
+    top = np.nanmax(summary["C_ci"].sel(ci_prob=max(summary["ci_prob"].values)).values)
     top = max(float(top), float(runs_C.max())) * 3.0
     grid = np.geomspace(float(runs_C.min()) / 2.0, top, FRONTIER_POINTS)
     seed = int(summary.attrs["seed"])

@@ -25,8 +25,9 @@ Summary layout (:func:`forecast`)
 ---------------------------------
 Dims ``scenario``, ``ci_prob`` (0.5, 0.8, 0.9, 0.95 and the requested ``ci_prob``),
 ``ci_bound`` (``lower``, ``upper``) and ``threshold`` (nats/token). For every quantity
-``q`` in ``QUANTITIES``: ``q`` (posterior median, dim ``scenario``), ``q_eti`` and
-``q_hdi`` (dims ``scenario, ci_prob, ci_bound``; attrs ``ci_kind``). Tail probabilities
+``q`` in ``QUANTITIES``: ``q_median`` (posterior median, dim ``scenario``), ``q_ci`` (ETI)
+and ``q_hdi`` (dims ``scenario, ci_prob, ci_bound``; attrs ``ci_kind``; the layout of
+:mod:`forecast.intervals`). Tail probabilities
 ``p_loss_below`` and ``p_loss_new_run_below`` (dims ``scenario, threshold``) are
 :math:`P(L < x)`. Attrs: ``package_version``, ``config_hash``, ``seed``, ``law``,
 ``group``, ``N``, ``flop_per_param_token`` and ``ci_prob`` (the headline interval the
@@ -54,6 +55,7 @@ from forecast.averaged import Stack, mixes_draws
 from forecast.errors import ConfigError
 from forecast.extrapolation import assess
 from forecast.fit import Fit
+from forecast.intervals import eti
 from forecast.predict import _noise, group_params
 from forecast.summary import CI_PROBS, summarise
 from forecast.units import C_ATTRS, CI_PROB, D_ATTRS, FLOP_PER_PARAM_TOKEN, LOSS_ATTRS, N_ATTRS
@@ -403,7 +405,7 @@ def forecast_draws(
 
 def _default_thresholds(loss: xr.DataArray) -> list[float]:
     """Five round losses spanning the central 90% of the mean-curve draws."""
-    lo, hi = np.nanquantile(loss.values, [0.05, 0.95])
+    lo, hi = eti(loss.values.ravel(), 0.9, skipna=True)[1]
     values = np.unique(np.round(np.linspace(lo, hi, 5), 2))
     return [float(v) for v in values]
 
@@ -447,7 +449,7 @@ def forecast(
     -------
     xarray.Dataset
         Summaries in the layout of the module docstring: ``loss`` is the **mean curve**,
-        ``loss_new_run`` the loss of one new run; medians per ``scenario``, ``*_eti`` and
+        ``loss_new_run`` the loss of one new run; ``*_median`` per ``scenario``, ``*_ci`` and
         ``*_hdi`` intervals over ``(scenario, ci_prob, ci_bound)``, ``p_loss_below`` and
         ``p_loss_new_run_below`` over ``(scenario, threshold)``.
 
@@ -473,7 +475,7 @@ def forecast(
     Examples
     --------
     >>> summary = forecast(result, N=1e13)  # doctest: +SKIP
-    >>> summary["loss"].sel(scenario="compute-optimal").item()  # doctest: +SKIP
+    >>> summary["loss_median"].sel(scenario="compute-optimal").item()  # doctest: +SKIP
     1.85...
     """
     if not 0 < ci_prob < 1:

@@ -47,6 +47,7 @@ from forecast import _idata
 from forecast.config import FitConfig, SamplerConfig
 from forecast.errors import ConfigError, ConvergenceWarning, ExtrapolationWarning
 from forecast.fit import fit, package_versions
+from forecast.intervals import eti
 from forecast.io import write_atomic
 from forecast.study import (
     AXES,
@@ -73,11 +74,12 @@ STUDY_FILE = "study.nc"
 
 
 def _interval(values: np.ndarray, ci_prob: float) -> tuple[float, np.ndarray]:
+    """Median and equal-tailed interval of all ``values``, NaN skipped (NaN if none finite)."""
     flat = np.asarray(values, float).ravel()
-    q = (1 - ci_prob) / 2
     if not np.isfinite(flat).any():
         return math.nan, np.array([math.nan, math.nan])
-    return float(np.nanmedian(flat)), np.nanquantile(flat, [q, 1 - q])
+    median, bounds = eti(flat, ci_prob, skipna=True)
+    return float(median), bounds
 
 
 def _add(ds: xr.Dataset, name: str, values, ci_prob: float | None, units: str, long_name: str):

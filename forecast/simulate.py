@@ -45,6 +45,7 @@ from forecast.config import FitConfig
 from forecast.data import MAX_LOSS, load_runs
 from forecast.errors import ConfigError, DataError
 from forecast.fit import SINGLE_GROUP, prior_predictive, sample_replicates
+from forecast.intervals import eti
 from forecast.units import CI_PROB, PROB_ATTRS
 from models.laws import get_law
 from models.noise import standard_noise
@@ -463,13 +464,12 @@ def sbc(
 
 
 def _replicate_summary(posterior, diag, truth, params, ranked_draws, ci_prob) -> dict:
-    lo_q, hi_q = (1 - ci_prob) / 2, 1 - (1 - ci_prob) / 2
     out = {"true": [], "rank": [], "lower": [], "upper": [], "median": [], "L": 0}
     for p in params:
         draws = posterior[p].transpose("chain", "draw").values
         true = float(truth[p])
         rank, out["L"] = _ranks(draws, true, ranked_draws)
-        lo, med, hi = np.quantile(draws.ravel(), [lo_q, 0.5, hi_q])
+        med, (lo, hi) = eti(draws.ravel(), ci_prob)
         for key, value in (("true", true), ("rank", rank), ("lower", lo), ("upper", hi)):
             out[key].append(value)
         out["median"].append(med)

@@ -39,6 +39,7 @@ from forecast.config import SamplerConfig
 from forecast.diagnostics import check_convergence
 from forecast.errors import ConfigError, DataError
 from forecast.fit import package_versions, sample_model
+from forecast.intervals import eti
 from forecast.units import CI_PROB
 from models.trend import TREND_PRIORS, build_trend_model
 
@@ -217,7 +218,7 @@ def fit_dataset_trend(
         units="tokens", long_name=f"training-set size ({quantity})"
     )
     growth = out["growth_per_year"].values.ravel()
-    lo, med, hi = np.quantile(growth, [(1 - CI_PROB) / 2, 0.5, (1 + CI_PROB) / 2])
+    med, (lo, hi) = eti(growth, CI_PROB)
     rhat = diag["r_hat"].values
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -102,14 +102,14 @@ def test_summaries_are_quantiles_of_the_mixture_draws(stack):
     summary = predict_summary(stack, N, D, group="b", ci_prob=0.8, seed=1)
     flat = draws.transpose("point", "chain", "draw").values.reshape(len(N), -1)
     lo, mid, hi = np.quantile(flat, [0.1, 0.5, 0.9], axis=1)
-    np.testing.assert_array_equal(summary["loss"].values, mid)
+    np.testing.assert_array_equal(summary["loss_median"].values, mid)
     # (1 - 0.8) / 2 is not 0.1 in floating point: equal to rounding
     np.testing.assert_allclose(summary["loss_ci"].sel(ci_bound="lower").values, lo, rtol=1e-14)
     np.testing.assert_allclose(summary["loss_ci"].sel(ci_bound="upper").values, hi, rtol=1e-14)
     assert summary.attrs["config_hash"].startswith("{")  # the two components' hashes
     # not the average of per-component medians
     per = [
-        predict_summary(f, N, D, group="b", seed=1)["loss"].values
+        predict_summary(f, N, D, group="b", seed=1)["loss_median"].values
         for f in stack.components.values()
     ]
     assert not np.allclose(mid, 0.3 * per[0] + 0.7 * per[1], rtol=0, atol=0)
@@ -119,9 +119,11 @@ def test_summary_of_a_grid_keeps_its_dims(stack):
     grid_N = xr.DataArray([1e8, 1e9], dims="n")
     grid_D = xr.DataArray([2e9, 2e10, 2e11], dims="d")
     summary = predict_summary(stack, grid_N, grid_D, group="a")
-    assert summary["loss"].dims == ("n", "d")
+    assert summary["loss_median"].dims == ("n", "d")
     draws = predict(stack, grid_N, grid_D, group="a")
-    np.testing.assert_array_equal(summary["loss"].values, draws.median(("chain", "draw")).values)
+    np.testing.assert_array_equal(
+        summary["loss_median"].values, draws.median(("chain", "draw")).values
+    )
 
 
 def test_a_one_component_stack_is_the_plain_fit(small_fit):
@@ -133,11 +135,11 @@ def test_a_one_component_stack_is_the_plain_fit(small_fit):
         )
     a = predict_summary(one, N, D, group="a", seed=4)
     b = predict_summary(small_fit, N, D, group="a", seed=4)
-    np.testing.assert_array_equal(a["loss"].values, b["loss"].values)
+    np.testing.assert_array_equal(a["loss_median"].values, b["loss_median"].values)
     np.testing.assert_array_equal(a["loss_ci"].values, b["loss_ci"].values)
     fa = forecast(one, N=1e9, group="a", seed=4)
     fb = forecast(small_fit, N=1e9, group="a", seed=4)
-    for name in ("loss", "loss_eti", "p_loss_below", "loss_new_run"):
+    for name in ("loss_median", "loss_ci", "loss_hdi", "p_loss_below", "loss_new_run_median"):
         np.testing.assert_array_equal(fa[name].values, fb[name].values)
 
 
@@ -147,7 +149,7 @@ def test_forecast_of_a_stack_summarises_its_mixture_draws(stack):
     with pytest.warns(ExtrapolationWarning):
         summary = forecast(stack, N=1e13, seed=1, thresholds=[1.9, 2.0])
     loss = draws["loss"].stack(s=("chain", "draw")).transpose("scenario", "s").values
-    np.testing.assert_allclose(summary["loss"].values, np.median(loss, axis=1))
+    np.testing.assert_allclose(summary["loss_median"].values, np.median(loss, axis=1))
     np.testing.assert_allclose(
         summary["p_loss_below"].sel(threshold=2.0).values, (loss < 2.0).mean(axis=1)
     )

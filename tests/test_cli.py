@@ -360,10 +360,12 @@ def test_forecast_json_holds_the_saved_numbers_and_nothing_else(posterior, tmp_p
     assert f"wrote {out}" in result.stderr
     saved = _idata.dataset_from_netcdf(out).sel(ci_prob=0.9)
     assert records["scenario"].tolist() == [str(s) for s in saved["scenario"].values]
-    np.testing.assert_allclose(records["loss"], saved["loss"], rtol=1e-12)
-    np.testing.assert_allclose(records["D_upper"], saved["D_eti"].sel(ci_bound="upper"))
+    np.testing.assert_allclose(records["loss_median"], saved["loss_median"], rtol=1e-12)
+    np.testing.assert_allclose(records["D_upper"], saved["D_ci"].sel(ci_bound="upper"))
     np.testing.assert_allclose(records["p_loss_below_2"], saved["p_loss_below"].sel(threshold=2))
-    assert records.loc[records["scenario"] == "D = 3e+13 tokens", "D"].item() == pytest.approx(3e13)
+    assert records.loc[
+        records["scenario"] == "D = 3e+13 tokens", "D_median"
+    ].item() == pytest.approx(3e13)
 
 
 def test_exhaustion_csv_and_a_narrow_table_show_the_same_scenarios(posterior, tmp_path):

@@ -194,7 +194,7 @@ def test_trend_subset_choice_and_its_effect(epoch):
 
 def test_result_structure_units_and_attrs(result, small_fit):
     assert list(result["scenario"].values) == list(DEFAULT_SCENARIOS)
-    assert result["D_needed"].dims == ("scenario", "chain", "draw")
+    assert result["D_needed"].dims == ("chain", "draw", "scenario")
     assert result["D_needed"].sizes["draw"] == small_fit.posterior.sizes["draw"]
     assert list(result["ci_bound"].values) == ["lower", "upper"]
     for name, var in result.data_vars.items():

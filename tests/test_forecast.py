@@ -8,7 +8,6 @@ import warnings
 
 import numpy as np
 import pytest
-import xarray as xr
 from typer.testing import CliRunner
 
 from forecast import (
@@ -32,7 +31,7 @@ from forecast.allocation import optimal_log_D_for_N, optimal_log_N, theta_arrays
 from forecast.cli import app
 from forecast.errors import ConvergenceWarning, ExtrapolationWarning
 from forecast.predict import group_params
-from forecast.summary import hdi_bounds, summarise
+from forecast.summary import summarise
 from models.laws import chinchilla, get_law
 
 K = 6.0
@@ -265,28 +264,21 @@ def test_returns_diminish(small_fit, draws_a):
 # ------------------------------------------------------------------ summaries
 
 
-def test_hdi_kernel_matches_arviz(rng):
-    values = rng.gamma(2.0, 1.0, size=(2, 500))
-    da = xr.DataArray(values, dims=("chain", "draw"), name="x")
-    expected = _idata.hdi(da, 0.8).values
-    lo, hi = hdi_bounds(values.reshape(-1), 0.8)
-    np.testing.assert_allclose([lo, hi], expected, rtol=1e-12)
-
-
 def test_summary_layout_and_intervals(draws_a, summary_a):
     s = summary_a
     assert list(s["ci_prob"].values) == [0.5, 0.8, 0.9, 0.95]
     assert list(s["ci_bound"].values) == ["lower", "upper"]
-    assert s["loss_eti"].dims == ("scenario", "ci_prob", "ci_bound")
-    assert s["loss_eti"].attrs["ci_kind"] == "eti" and s["loss_hdi"].attrs["ci_kind"] == "hdi"
-    assert s["loss"].attrs["units"] == "nats/token" and s["C"].attrs["units"] == "FLOP"
+    assert s["loss_ci"].dims == ("scenario", "ci_prob", "ci_bound")
+    assert s["loss_ci"].attrs["ci_kind"] == "eti" and s["loss_hdi"].attrs["ci_kind"] == "hdi"
+    assert s["loss_median"].attrs["units"] == "nats/token"
+    assert s["C_median"].attrs["units"] == "FLOP"
     assert s.attrs["ci_prob"] == 0.9 and s.attrs["law"] == "chinchilla"
     for name in ("loss", "D", "tokens_per_param", "frontier_return"):
         samples = draws_a[name].transpose("scenario", "chain", "draw").values.reshape(6, -1)
         lo_support, hi_support = samples.min(axis=1), samples.max(axis=1)
-        median = s[name].values
+        median = s[f"{name}_median"].values
         np.testing.assert_allclose(median, np.median(samples, axis=1), rtol=1e-12)
-        for kind in ("eti", "hdi"):
+        for kind in ("ci", "hdi"):
             bounds = s[f"{name}_{kind}"]
             lower, upper = bounds.sel(ci_bound="lower"), bounds.sel(ci_bound="upper")
             # inside the support of the draws, lower <= median <= upper
@@ -294,7 +286,7 @@ def test_summary_layout_and_intervals(draws_a, summary_a):
             assert (upper <= hi_support[:, None] + 1e-12).all()
             assert (lower <= median[:, None] + 1e-12).all()
             assert (upper >= median[:, None] - 1e-12).all()
-        eti = s[f"{name}_eti"]
+        eti = s[f"{name}_ci"]
         width = eti.sel(ci_bound="upper") - eti.sel(ci_bound="lower")
         assert (width.diff("ci_prob") >= -1e-12).all()  # nested: wider with more mass
         hdi = s[f"{name}_hdi"]
@@ -303,7 +295,7 @@ def test_summary_layout_and_intervals(draws_a, summary_a):
     # exact equal-tailed interval of one cell
     samples = draws_a["loss"].sel(scenario="20 tokens/param").values.ravel()
     np.testing.assert_allclose(
-        s["loss_eti"].sel(scenario="20 tokens/param", ci_prob=0.9),
+        s["loss_ci"].sel(scenario="20 tokens/param", ci_prob=0.9),
         np.quantile(samples, [0.05, 0.95]),
         rtol=1e-12,
     )
@@ -346,7 +338,7 @@ def test_new_group_forecast_is_wider(small_fit, summary_a):
     assert new.attrs["group"] == "new group"
 
     def width(s):
-        eti = s["loss_eti"].sel(scenario="20 tokens/param", ci_prob=0.9)
+        eti = s["loss_ci"].sel(scenario="20 tokens/param", ci_prob=0.9)
         return float(eti.sel(ci_bound="upper") - eti.sel(ci_bound="lower"))
 
     assert width(new) > width(summary_a)
@@ -402,7 +394,7 @@ def test_cli_forecast_prints_and_writes(small_fit, tmp_path):
             scenarios=[Scenario("compute_optimal"), Scenario("tokens_per_param", 30)],
             group="a",
         )
-    np.testing.assert_allclose(saved["loss"], direct["loss"], rtol=1e-12)
+    np.testing.assert_allclose(saved["loss_median"], direct["loss_median"], rtol=1e-12)
     assert figure.stat().st_size > 10_000
     again = runner.invoke(app, args)
     assert again.exit_code == 2 and "--force" in again.output
@@ -433,12 +425,12 @@ def chinchilla_weak(chinchilla_runs):
 def test_acceptance_10T_compute_optimal_loss(chinchilla_weak):
     s = forecast(chinchilla_weak, N=1e13, scenarios=[{"kind": "compute_optimal"}])
     co = s.sel(scenario="compute-optimal", ci_prob=0.9)
-    median = float(co["loss"])
-    lo, hi = co["tokens_per_param_eti"].values
+    median = float(co["loss_median"])
+    lo, hi = co["tokens_per_param_ci"].values
     print(
-        f"10T compute-optimal: loss median {median:.4f}, 90% ETI {co['loss_eti'].values.round(4)}"
-        f"; D* median {float(co['D']):.3g} tokens; tokens/param median "
-        f"{float(co['tokens_per_param']):.2f}, 90% ETI [{lo:.2f}, {hi:.2f}], 90% HDI "
+        f"10T compute-optimal: loss median {median:.4f}, 90% ETI {co['loss_ci'].values.round(4)}"
+        f"; D* median {float(co['D_median']):.3g} tokens; tokens/param median "
+        f"{float(co['tokens_per_param_median']):.2f}, 90% ETI [{lo:.2f}, {hi:.2f}], 90% HDI "
         f"{co['tokens_per_param_hdi'].values.round(2)}"
     )
     assert chinchilla_weak.diagnostics.attrs["divergences"] == 0
@@ -502,8 +494,8 @@ def test_new_run_forecast_carries_the_discrepancy_of_predict(discrepancy_fit):
             group="a",
             seed=3,
         )
-    band = summary["loss_new_run_eti"].sel(ci_prob=0.9).isel(scenario=0).values
-    mean_band = summary["loss_eti"].sel(ci_prob=0.9).isel(scenario=0).values
+    band = summary["loss_new_run_ci"].sel(ci_prob=0.9).isel(scenario=0).values
+    mean_band = summary["loss_ci"].sel(ci_prob=0.9).isel(scenario=0).values
     draws = predict(discrepancy_fit, N, D, group="a", include_noise=True, seed=3)
     direct = np.quantile(draws.values, [0.05, 0.95])
     print("90% forecast new run", band, "predict new run", direct, "mean curve", mean_band)

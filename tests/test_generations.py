@@ -141,8 +141,8 @@ def test_known_multiplier_is_recovered(m_true):
     chains = post["log_multiplier"].sel(recipe="new").median("draw").values
     assert abs(chains[0] - chains[1]) < 0.1, chains
     summary = generation_summary(post, ci_prob=0.90)
-    lo = float(summary["multiplier"].sel(recipe="new", stat="lower"))
-    hi = float(summary["multiplier"].sel(recipe="new", stat="upper"))
+    lo = float(summary["multiplier_ci"].sel(recipe="new", ci_bound="lower"))
+    hi = float(summary["multiplier_ci"].sel(recipe="new", ci_bound="upper"))
     assert lo < m_true < hi, (lo, m_true, hi)
     log_m = post["log_multiplier"].sel(recipe="new").values.ravel()
     # centred on the truth: the median is within one posterior SD of log m_true, and for
@@ -154,4 +154,8 @@ def test_known_multiplier_is_recovered(m_true):
     assert hi / lo < 4.0
     # progress cannot change the compute-optimal tokens of a fixed N (m cancels)
     fc = forecast_with_progress(post, N=1e12, years_ahead=(0.0, 2.0))
-    np.testing.assert_allclose(fc["D"].values[0], fc["D"].values[1], rtol=1e-9)
+    for name in ("D_median", "D_ci"):
+        np.testing.assert_allclose(fc[name].values[0], fc[name].values[1], rtol=1e-9)
+    assert fc["loss_ci"].dims == ("scenario", "ci_bound") and fc["loss_median"].dims == (
+        "scenario",
+    )

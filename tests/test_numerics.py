@@ -259,5 +259,5 @@ def test_predictions_are_finite_over_the_sweep():
     assert draws.shape == (2, 50, GRID.size**2)
     assert np.all(np.isfinite(draws.values)) and np.all(draws.values > 0)
     summary = predict_summary(result, N, D, include_noise=True, seed=1)
-    for name in ("loss", "loss_ci"):
+    for name in ("loss_median", "loss_ci"):
         assert np.all(np.isfinite(summary[name].values)) and np.all(summary[name].values > 0)

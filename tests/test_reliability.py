@@ -782,15 +782,15 @@ def test_summary_equals_summarised_draws(small_fit, monkeypatch, group):
     monkeypatch.setattr(PREDICT, "SUMMARY_CHUNK_VALUES", 7 * 400)  # 7 points a block
     summary = predict_summary(small_fit, N, D, group=group, ci_prob=0.8, seed=5)
     want = _quantiles(predict(small_fit, N, D, group=group, seed=5), 0.8)
-    np.testing.assert_allclose(summary["loss"].values, want[1], rtol=1e-14, atol=0)
+    np.testing.assert_allclose(summary["loss_median"].values, want[1], rtol=1e-14, atol=0)
     ci = summary["loss_ci"]
-    assert ci.dims == ("ci_bound", "point") and list(ci["ci_bound"].values) == ["lower", "upper"]
+    assert ci.dims == ("point", "ci_bound") and list(ci["ci_bound"].values) == ["lower", "upper"]
     np.testing.assert_allclose(ci.sel(ci_bound="lower").values, want[0], rtol=1e-14, atol=0)
     np.testing.assert_allclose(ci.sel(ci_bound="upper").values, want[2], rtol=1e-14, atol=0)
     assert summary.attrs["ci_kind"] == "eti" and summary.attrs["ci_prob"] == 0.8
     for key in ("package_version", "config_hash", "seed", "law"):
         assert key in summary.attrs
-    assert summary["loss"].attrs["units"] == "nats/token"
+    assert summary["loss_median"].attrs["units"] == "nats/token"
     assert summary["N"].attrs["units"] == "parameters" and summary["D"].attrs["units"] == "tokens"
 
 
@@ -810,10 +810,10 @@ def test_summary_of_a_2d_grid_keeps_its_dims(small_fit):
     N = xr.DataArray(np.geomspace(1e8, 1e11, 4), dims="n")
     D = xr.DataArray(np.geomspace(1e9, 1e13, 3), dims="d")
     summary = predict_summary(small_fit, N, D, group="b")
-    assert summary["loss"].dims == ("n", "d")
-    assert summary["loss_ci"].dims == ("ci_bound", "n", "d")
-    assert np.all(summary["loss_ci"].sel(ci_bound="lower") <= summary["loss"])
-    assert np.all(summary["loss"] <= summary["loss_ci"].sel(ci_bound="upper"))
+    assert summary["loss_median"].dims == ("n", "d")
+    assert summary["loss_ci"].dims == ("n", "d", "ci_bound")
+    assert np.all(summary["loss_ci"].sel(ci_bound="lower") <= summary["loss_median"])
+    assert np.all(summary["loss_median"] <= summary["loss_ci"].sel(ci_bound="upper"))
 
 
 @pytest.mark.parametrize("ci_prob", [0.0, 1.0, 1.5, -0.1, True, "0.9"])

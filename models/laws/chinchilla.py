@@ -230,14 +230,9 @@ def optimal_N_for_D(D: Any, A: Any, alpha: Any, B: Any, beta: Any) -> np.ndarray
     ----------
     D : array_like
         Training tokens, > 0.
-    A : array_like
-        Parameter-term coefficient, > 0.
-    alpha : array_like
-        Parameter exponent (dimensionless), > 0.
-    B : array_like
-        Data-term coefficient, > 0.
-    beta : array_like
-        Data exponent (dimensionless), > 0.
+    A, alpha, B, beta : array_like
+        Coefficients and exponents of the Chinchilla terms, each > 0 (units as in
+        :func:`loss`).
 
     Returns
     -------
@@ -292,14 +287,9 @@ def compute_optimal(
     E : array_like
         Irreducible loss, nats/token. It does not move the optimum; accepted so a full
         parameter set can be passed.
-    A : array_like
-        Parameter-term coefficient, > 0.
-    alpha : array_like
-        Parameter exponent (dimensionless), > 0.
-    B : array_like
-        Data-term coefficient, > 0.
-    beta : array_like
-        Data exponent (dimensionless), > 0.
+    A, alpha, B, beta : array_like
+        Coefficients and exponents of the Chinchilla terms, each > 0 (units as in
+        :func:`loss`).
     flop_per_param_token : float, default 6.0
         FLOP per parameter per token, :math:`k` in :math:`C = k N D`.
 

@@ -109,14 +109,9 @@ def effective_params(
         Total parameters, > 0.
     U : array_like or TensorVariable
         Unique tokens, > 0.
-    A : array_like or TensorVariable
-        Parameter-term coefficient, > 0.
-    alpha : array_like or TensorVariable
-        Parameter exponent (dimensionless), > 0.
-    B : array_like or TensorVariable
-        Data-term coefficient, > 0.
-    beta : array_like or TensorVariable
-        Data exponent (dimensionless), > 0.
+    A, alpha, B, beta : array_like or TensorVariable
+        Coefficients and exponents of the Chinchilla terms, each > 0 (units as in
+        :func:`models.laws.chinchilla.loss`).
     R_N_star : array_like or TensorVariable
         Decay scale of excess parameters (multiples of :math:`U_N`), > 0.
     xp : module, default numpy
@@ -183,14 +178,9 @@ def loss(
         Unique tokens, > 0 and <= ``D`` (larger values are treated as ``D``).
     E : array_like or TensorVariable
         Irreducible loss, nats/token, > 0.
-    A : array_like or TensorVariable
-        Parameter-term coefficient, > 0.
-    alpha : array_like or TensorVariable
-        Parameter exponent (dimensionless), > 0.
-    B : array_like or TensorVariable
-        Data-term coefficient, > 0.
-    beta : array_like or TensorVariable
-        Data exponent (dimensionless), > 0.
+    A, alpha, B, beta : array_like or TensorVariable
+        Coefficients and exponents of the Chinchilla terms, each > 0 (units as in
+        :func:`models.laws.chinchilla.loss`).
     R_D_star : array_like or TensorVariable
         Decay scale of repeated data, epochs, > 0.
     R_N_star : array_like or TensorVariable

@@ -162,23 +162,8 @@ def log_loss_floor(
 ) -> Any:
     r"""Natural log of the Kaplan loss with an irreducible floor ``E``.
 
-    Parameters
-    ----------
-    log_N : array_like or TensorVariable
-        :math:`\log N`, N in parameters.
-    log_D : array_like or TensorVariable
-        :math:`\log D`, D in tokens.
-    params : mapping
-        ``E`` (nats/token), ``log_N_c``, ``alpha_N``, ``log_D_c``, ``alpha_D``.
-    xp : module, default numpy
-        ``numpy`` or ``pytensor.tensor``.
-    log_U : array_like, optional
-        Ignored: the law has no repetition term.
-
-    Returns
-    -------
-    array_like or TensorVariable
-        :math:`\log L`, L in nats/token.
+    Parameters and result as in :func:`log_loss`, with ``params`` holding ``E``
+    (nats/token) besides ``log_N_c``, ``alpha_N``, ``log_D_c`` and ``alpha_D``.
 
     Notes
     -----
