@@ -40,16 +40,15 @@ from forecast.generations import (  # noqa: E402
 from forecast.io import load, save  # noqa: E402
 from forecast.population import register as _register_population  # noqa: E402
 from forecast.predict import predict, predict_summary  # noqa: E402
-from forecast.variance import variance_sources  # noqa: E402
 from forecast.scenarios import Scenario, forecast, forecast_draws  # noqa: E402
 from forecast.simulate import ladder, sbc, simulate  # noqa: E402
 from forecast.stacking import fit_averaged  # noqa: E402
 from forecast.trend import fit_dataset_trend  # noqa: E402
+from forecast.variance import variance_sources  # noqa: E402
 from models.laws import LAWS  # noqa: E402
 from models.priors import PRESETS, PriorSpec  # noqa: E402
 
 __all__ = [
-    "variance_sources",
     "LAWS",
     "PRESETS",
     "ConfigError",
@@ -91,6 +90,7 @@ __all__ = [
     "simulate",
     "suggest_runs",
     "update",
+    "variance_sources",
 ]
 
 _register_population()  # the stored, hash-checked "population" preset (forecast.population)
