@@ -83,7 +83,7 @@ def _describe(result) -> str:
     )
     return (
         f"an averaged posterior of {len(result.names)} components "
-        f"({weights}; weights by {result.method})"
+        f"({weights}; {result.method} weights)"
     )
 
 
@@ -131,7 +131,7 @@ def _print_result(result, fmt: str) -> None:
         fmt,
         cells=table.assign(weight=table["weight"].map("{:.3f}".format)),
         title=f"averaged posterior: {len(result.names)} components",
-        caption=f"weights by {result.method}; draws mixed in proportion, seed {result.seed}",
+        caption=f"{result.method} weights; draws mixed in proportion, seed {result.seed}",
         keys=["component"],
         right=["weight"],
     )
