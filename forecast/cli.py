@@ -231,7 +231,8 @@ def fit_command(
     fig = plot_fit(result)
     write_atomic(figure, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)
-    say.print(f"wrote {_describe(result)} to {out}, and {figure}")
+    say.print(f"made {_describe(result)}", highlight=False)
+    say.print(f"wrote {out} and {figure}")
 
 
 @app.command("inspect")
