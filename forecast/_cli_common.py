@@ -28,7 +28,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from forecast.catalog import load_dataset
-from forecast.config import FitConfig, SamplerConfig
+from forecast.config import RECIPES, FitConfig, SamplerConfig
 from forecast.diagnostics import failures
 from forecast.errors import (
     ConfigError,
@@ -151,6 +151,22 @@ FLOP = _number("FLOP")
 RATIO = _number("tokens per parameter")
 LOSS = _number("nats/token")
 CI_PROB = _number("probability", low=0.01, high=0.99, closed=True)
+RECIPE = typer.Option(
+    None,
+    "--recipe",
+    parser=_choice(sorted(RECIPES)),
+    help=(
+        "Fit an averaged posterior: a named recipe of component configs "
+        f"({', '.join(sorted(RECIPES))}), each a change of the other options; "
+        "excludes --likelihood."
+    ),
+)
+WEIGHTS = typer.Option(
+    "lfo",
+    "--weights",
+    parser=_choice(("lfo", "loo", "equal")),
+    help="How a recipe's components are weighed: lfo | loo | equal.",
+)
 
 FORMATS = ("table", "csv", "json")
 FORMAT = typer.Option(

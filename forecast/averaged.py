@@ -42,7 +42,16 @@ from forecast import _idata
 from forecast.errors import ConfigError
 from forecast.fit import Fit
 
-__all__ = ["WEIGHT_METHODS", "Stack", "allocate_draws", "mix", "mixes_draws"]
+__all__ = [
+    "WEIGHT_METHODS",
+    "Stack",
+    "allocate_draws",
+    "group_column_of",
+    "law_of",
+    "mix",
+    "mixes_draws",
+    "posterior_of",
+]
 
 #: How a stack's weights were obtained.
 WEIGHT_METHODS = ("lfo", "loo", "equal", "given")
@@ -213,6 +222,11 @@ class Stack:
         hashes = {_idata.attrs(f.idata).get("data_hash") for f in fits}
         if len(hashes) > 1:
             raise ConfigError(f"the components of a stack must be fits of the same runs: {names}")
+        columns = {f.config.groups for f in fits}
+        if len(columns) > 1:
+            raise ConfigError(
+                f"the components of a stack must group the runs alike; group columns {columns}"
+            )
         shapes = {(f.posterior.sizes["chain"], f.posterior.sizes["draw"]) for f in fits}
         if len(shapes) > 1:
             raise ConfigError(
@@ -228,6 +242,66 @@ class Stack:
     def runs(self):
         """The runs every component was fitted to."""
         return next(iter(self.components.values())).runs
+
+    @property
+    def group_column(self) -> str | None:
+        """The column whose values are the groups (the same for every component)."""
+        return next(iter(self.components.values())).config.groups
+
+    @property
+    def groups(self) -> list[str]:
+        """Group labels in model order (the same for every component)."""
+        return next(iter(self.components.values())).groups
+
+    def config_field(self, what: str):
+        """One config field of every component: the common value, or JSON by component."""
+        values = {n: getattr(f.config, what) for n, f in self.components.items()}
+        if len({json.dumps(v, default=str) for v in values.values()}) == 1:
+            return next(iter(values.values()))
+        return json.dumps(values, default=str)
+
+    def posterior_mixture(self, names: Iterable[str], *, purpose: str = "") -> xr.Dataset:
+        """Mixture draws of posterior variables every weighted component has.
+
+        Parameters
+        ----------
+        names : iterable of str
+            Posterior variable names.
+        purpose : str
+            The caller's name, for the error message.
+
+        Returns
+        -------
+        xarray.Dataset
+            The variables, each draw from the component it is allocated to.
+
+        Raises
+        ------
+        ConfigError
+            A variable that some component with weight > 0 lacks (e.g. ``nu`` of a
+            Normal likelihood): its mixture is not defined.
+        """
+        names = list(names)
+        w = dict(zip(self.names, self.weights.values, strict=True))
+        lacking = {
+            n: [v for v in names if v not in f.posterior]
+            for n, f in self.components.items()
+            if w[n] > 0
+        }
+        lacking = {n: v for n, v in lacking.items() if v}
+        if lacking:
+            raise ConfigError(
+                f"{purpose or 'a mixture'} needs {names} in every weighted component of the "
+                f"stack, to mix their draws; lacking: {lacking}"
+            )
+        posts = []
+        for f in self.components.values():
+            post = f.posterior
+            posts.append(xr.Dataset({v: post[v] for v in names if v in post}))
+        # a zero-weight component gets no draws; fill its missing variables with the first's
+        full = next(p for p, n in zip(posts, self.names, strict=True) if w[n] > 0)
+        posts = [p.merge(full, compat="override") if set(p) != set(full) else p for p in posts]
+        return self.mix(posts)
 
     @property
     def labels(self) -> np.ndarray:
@@ -259,6 +333,34 @@ class Stack:
         out = mix(outputs, self.labels, self.names)
         out.attrs.update(self.attrs())
         return out
+
+
+def law_of(result: Fit | Stack, *, purpose: str = "") -> str:
+    """Return the law of a fit, or the common law of the components of a stack.
+
+    Raises
+    ------
+    ConfigError
+        The components of a stack differ in law (``purpose`` names the caller).
+    """
+    if not isinstance(result, Stack):
+        return result.config.law
+    law = result.config_field("law")
+    if law not in [f.config.law for f in result.components.values()]:
+        raise ConfigError(f"{purpose or 'this'}: the stack's components differ in law ({law})")
+    return law
+
+
+def group_column_of(result: Fit | Stack) -> str | None:
+    """Return the column whose values are the groups, of a fit or a stack."""
+    return result.group_column if isinstance(result, Stack) else result.config.groups
+
+
+def posterior_of(result: Fit | Stack, names: Iterable[str], *, purpose: str = "") -> xr.Dataset:
+    """Posterior draws of a fit, or of a stack's mixture (:meth:`Stack.posterior_mixture`)."""
+    if isinstance(result, Stack):
+        return result.posterior_mixture(names, purpose=purpose)
+    return result.posterior
 
 
 def mixes_draws(func: Callable) -> Callable:

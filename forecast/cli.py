@@ -39,10 +39,12 @@ from forecast._cli_common import (  # noqa: F401  (helpers stay importable from 
     POOLED,
     PRIORS,
     RATIO,
+    RECIPE,
     SAMPLER,
     SEED,
     TOKENS,
     TUNE,
+    WEIGHTS,
     _check_group,
     _check_outputs,
     _command_fit_config,
@@ -62,16 +64,96 @@ from forecast._cli_common import (  # noqa: F401  (helpers stay importable from 
     console,
     err_console,
 )
+from forecast.averaged import Stack
 from forecast.catalog import list_datasets, load_dataset
+from forecast.config import RECIPES
 from forecast.diagnostics import failures
-from forecast.errors import ConvergenceError, ConvergenceWarning
+from forecast.errors import ConfigError, ConvergenceError, ConvergenceWarning
 from forecast.fit import fit as run_fit
 from forecast.fit import group_labels
 from forecast.io import load, save, write_atomic
+from forecast.stacking import fit_averaged
+
+
+def _describe(result) -> str:
+    """Say which kind of result a command read or made: a fit or an averaged posterior."""
+    if not isinstance(result, Stack):
+        return f"a fit (law {result.config.law}, likelihood {result.config.likelihood})"
+    weights = ", ".join(
+        f"{n} {w:.3f}" for n, w in zip(result.names, result.weights.values, strict=True)
+    )
+    return (
+        f"an averaged posterior of {len(result.names)} components "
+        f"({weights}; {result.method} weights)"
+    )
+
+
+def _failures(result) -> list[str]:
+    """Failed convergence checks of a fit, or of each weighted component of a stack."""
+    if not isinstance(result, Stack):
+        return failures(result.diagnostics)
+    return [
+        f"component {name}: " + "; ".join(failures(part.diagnostics))
+        for name, part in result.components.items()
+        if not part.converged
+    ]
+
+
+def _print_result(result, fmt: str) -> None:
+    """Diagnostics of a fit; of a stack, its components and weights, then each one's."""
+    if not isinstance(result, Stack):
+        _print_diagnostics(result.diagnostics, fmt)
+        return
+    table = pd.DataFrame(
+        {
+            "component": result.names,
+            "weight": result.weights.values,
+            "likelihood": [f.config.likelihood for f in result.components.values()],
+            "discrepancy": [str(f.config.discrepancy or "-") for f in result.components.values()],
+            "diagnostics": [
+                "PASSED" if f.converged else "FAILED" for f in result.components.values()
+            ],
+        }
+    )
+    if fmt != "table":  # one table on stdout: every component's diagnostics, by component
+        frames = []
+        for name, part in result.components.items():
+            frame = part.diagnostics.to_dataframe().rename_axis("parameter").reset_index()
+            frames.append(
+                frame[["parameter", "r_hat", "ess_bulk", "ess_tail"]].assign(
+                    component=name, weight=float(result.weights.sel(component=name))
+                )
+            )
+        data = pd.concat(frames, ignore_index=True)
+        _print_table(data[["component", "weight", *data.columns[:4]]], fmt, title="")
+        return
+    _print_table(
+        table,
+        fmt,
+        cells=table.assign(weight=table["weight"].map("{:.3f}".format)),
+        title=f"averaged posterior: {len(result.names)} components",
+        caption=f"{result.method} weights; draws mixed in proportion, seed {result.seed}",
+        keys=["component"],
+        right=["weight"],
+    )
+    for name, part in result.components.items():
+        console.print(f"[bold]component {name}[/]", highlight=False)
+        _print_diagnostics(part.diagnostics, fmt)
+
+
+def _check_recipe(ctx: typer.Context, recipe: str | None) -> None:
+    """Refuse --recipe with --likelihood: the recipe sets each component's likelihood."""
+    source = ctx.get_parameter_source("likelihood")
+    if recipe is not None and source is not None and source.name == "COMMANDLINE":
+        raise ConfigError(
+            f"--recipe {recipe} sets the likelihood of each component "
+            f"({', '.join(RECIPES[recipe])}); leave out --likelihood"
+        )
 
 
 @app.command("fit")
 def fit_command(
+    ctx: typer.Context,
     data: Path = DATA,
     dataset: str = DATASET,
     query: str = typer.Option(
@@ -82,6 +164,8 @@ def fit_command(
     groups: str = GROUPS,
     pooled: str = POOLED,
     likelihood: str = LIKELIHOOD,
+    recipe: str = RECIPE,
+    weights: str = WEIGHTS,
     sampler: str = SAMPLER,
     draws: int = DRAWS,
     tune: int = TUNE,
@@ -97,28 +181,35 @@ def fit_command(
 ) -> None:
     """Fit a hierarchical scaling law; write the posterior (NetCDF) and a figure.
 
-    Prints the sampler diagnostics (``--format csv|json``: as data on stdout).
+    Prints the sampler diagnostics (``--format csv|json``: as data on stdout). With
+    ``--recipe`` it fits every component of the recipe, weighs them (``--weights``) and
+    writes the averaged posterior, all components in one file.
     """
     options = dict(locals())
     say = _messages(fmt)
     figure = figure or out.with_suffix(".png")
     _check_outputs([out, figure], force)
+    _guard(lambda: _check_recipe(ctx, recipe))
 
     def work():
         runs = _runs_source(data, dataset, query)
         config = _command_fit_config(options)
         say.print(f"fitting {len(runs)} runs, law={law}, priors={priors}, groups={groups or '-'}")
+        if recipe is not None:
+            say.print(
+                f"recipe {recipe}: components {', '.join(RECIPES[recipe])}, weights {weights}"
+            )
         with warnings.catch_warnings():
             # reported below, with the diagnostics table, as one line
             warnings.simplefilter("ignore", ConvergenceWarning)
+            if recipe is not None:
+                return fit_averaged(runs, recipe, base=config, weights=weights, seed=seed)
             return run_fit(runs, config=config, strict=False)
 
     result = _guard(work)
-    _print_diagnostics(result.diagnostics, fmt)
+    _print_result(result, fmt)
     if not result.converged:
-        problem = ConvergenceError(
-            "sampler diagnostics failed: " + "; ".join(failures(result.diagnostics))
-        )
+        problem = ConvergenceError("sampler diagnostics failed: " + "; ".join(_failures(result)))
         if strict:  # a posterior that failed its diagnostics is not written
             _fail(problem, EXIT_CONVERGENCE)
         err_console.print(f"[bold yellow]warning:[/] {problem}", highlight=False, soft_wrap=True)
@@ -131,6 +222,7 @@ def fit_command(
     fig = plot_fit(result)
     write_atomic(figure, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)
+    say.print(f"made {_describe(result)}", highlight=False)
     say.print(f"wrote {out} and {figure}")
 
 
@@ -141,13 +233,19 @@ def inspect_command(
 ):
     """Show the config, versions and diagnostics stored in a saved fit.
 
-    ``--format csv|json`` prints the diagnostics table only, as data.
+    A saved averaged posterior shows every component's config, its weight and its
+    diagnostics. ``--format csv|json`` prints the diagnostics table only, as data.
     """
     result = _guard(lambda: load(posterior))
+    _messages(fmt).print(f"read {_describe(result)} from {posterior}", highlight=False)
     if fmt == "table":
-        console.print_json(json.dumps(result.config.to_dict()))
+        if isinstance(result, Stack):
+            configs = {n: f.config.to_dict() for n, f in result.components.items()}
+            console.print_json(json.dumps(configs))
+        else:
+            console.print_json(json.dumps(result.config.to_dict()))
         console.print(f"runs: {len(result.runs)}  groups: {', '.join(result.groups)}")
-    _print_diagnostics(result.diagnostics, fmt)
+    _print_result(result, fmt)
 
 
 def _span(low: float, high: float) -> str:
@@ -287,6 +385,7 @@ def exhaustion_command(
 
     def work():
         result = load(posterior)
+        say.print(f"read {_describe(result)} from {posterior}", highlight=False)
         _check_group(group, result.groups)
         stock = StockPrior(median=stock_median, lower=stock_low, upper=stock_high, ci_prob=0.9)
         scenarios = {"compute_optimal": "compute_optimal"}
@@ -419,9 +518,10 @@ def forecast_command(
         return result, summary
 
     result, summary = _guard(lambda: _quiet_extrapolation(work))
+    say = _messages(fmt)
+    say.print(f"read {_describe(result)} from {posterior}", highlight=False)
     _print_forecast(summary, fmt)
     _print_extrapolation(summary.attrs, fmt)
-    say = _messages(fmt)
     if out is not None:
         write_atomic(out, lambda tmp: _idata.dataset_to_netcdf(summary, tmp))
         say.print(f"wrote {out}")
@@ -435,6 +535,7 @@ def forecast_command(
 
 @app.command("report")
 def report_command(
+    ctx: typer.Context,
     data: Path = DATA,
     dataset: str = DATASET,
     query: str = typer.Option(None, help="pandas query selecting runs."),
@@ -443,6 +544,8 @@ def report_command(
     law: str = LAW,
     priors: str = PRIORS,
     likelihood: str = LIKELIHOOD,
+    recipe: str = RECIPE,
+    weights: str = WEIGHTS,
     sampler: str = SAMPLER,
     draws: int = DRAWS,
     tune: int = TUNE,
@@ -463,7 +566,7 @@ def report_command(
     """Fit, forecast, draw figures and write report.md, the posterior and the forecast.
 
     Prints the diagnostics and the forecast (``--format csv|json``: the forecast as data;
-    the diagnostics are in report.md).
+    the diagnostics are in report.md). ``--recipe`` reports an averaged posterior.
     """
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -472,6 +575,7 @@ def report_command(
     from forecast.scenarios import Scenario
 
     say = _messages(fmt)
+    _guard(lambda: _check_recipe(ctx, recipe))
     scenarios = [Scenario("compute_optimal")]
     scenarios += [Scenario("tokens_per_param", r) for r in tokens_per_param]
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn())
@@ -490,6 +594,8 @@ def report_command(
                 runs,
                 out,
                 config=config,
+                recipe=recipe,
+                weights=weights,
                 N=params,
                 scenarios=scenarios,
                 group=group,
@@ -502,7 +608,8 @@ def report_command(
         made = _guard(lambda: _quiet_extrapolation(work))
         bar.update(task, completed=1, total=1, description="done")
     if fmt == "table":
-        _print_diagnostics(made.fit.diagnostics, fmt)
+        say.print(f"made {_describe(made.fit)}", highlight=False)
+        _print_result(made.fit, fmt)
     _print_forecast(made.forecast, fmt)
     _print_extrapolation(made.forecast.attrs, fmt)
     say.print(f"wrote {made.files['report']} and {len(made.files) - 1} files in {out}")

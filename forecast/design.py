@@ -58,10 +58,12 @@ import xarray as xr
 from scipy import special
 
 from forecast.allocation import optimal_log_D_for_N, optimal_log_N
+from forecast.averaged import Stack, mixes_draws
 from forecast.data import load_runs
 from forecast.errors import ConfigError, DataError
 from forecast.fit import Fit, fit
 from forecast.predict import group_params, noise_model
+from forecast.stacking import fit_averaged
 from forecast.units import C_ATTRS, D_ATTRS, FLOP_PER_PARAM_TOKEN, LOSS_ATTRS, N_ATTRS
 from models import noise
 from models.build import log_density
@@ -123,15 +125,16 @@ def _optimal_log_D(law: LawSpec, theta: dict[str, np.ndarray], log_N: float) -> 
     return log_D
 
 
+@mixes_draws
 def target_draws(
-    result: Fit, *, target: str = "loss", N: float = 1e13, group: str | None = None
+    result: Fit | Stack, *, target: str = "loss", N: float = 1e13, group: str | None = None
 ) -> xr.DataArray:
     r"""Posterior draws of the quantity :func:`suggest_runs` aims to pin down.
 
     Parameters
     ----------
-    result : Fit
-        A fitted result.
+    result : Fit or Stack
+        A fitted result, or an averaged posterior (mixture draws).
     target : {"loss", "E", "alpha", "beta"}
         ``"loss"``: the mean-curve loss at ``N`` parameters and compute-optimal tokens (see
         the module notes); otherwise the group's law parameter of that name.
@@ -202,13 +205,14 @@ def target_draws(
     )
 
 
-def frontier_draws(result: Fit, C, *, group: str | None = None) -> xr.DataArray:
+@mixes_draws
+def frontier_draws(result: Fit | Stack, C, *, group: str | None = None) -> xr.DataArray:
     r"""Posterior draws of the mean-curve loss on the compute-optimal frontier.
 
     Parameters
     ----------
-    result : Fit
-        A fitted result.
+    result : Fit or Stack
+        A fitted result, or an averaged posterior (mixture draws).
     C : array_like
         Training compute, FLOP (> 0); a 1-D grid along dim ``point``.
     group : str, optional
@@ -288,15 +292,23 @@ def _linear_gaussian_variance(target: np.ndarray, mean: np.ndarray, noise_var: f
 
 
 def candidate_predictive(
-    result: Fit, candidates: pd.DataFrame, *, group: str
+    result: Fit | Stack, candidates: pd.DataFrame, *, group: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Per-draw mean log loss at each candidate, the observation SD there (and nu).
 
     Returns ``mean`` and ``sd`` of shape (candidates, draws) and ``nu`` (draws,) for the
-    Student-t likelihood or ``None``; draws are flattened chain-major. ``sd`` is the
+    Student-t likelihood or ``None``; draws are flattened chain-major (of a stack: each
+    draw its component's, ``nu`` = inf for a Normal component's draws). ``sd`` is the
     group's noise SD of log loss, widened by the compute discrepancy at each candidate when
     the fit has one (:func:`models.noise.observation_sd`).
     """
+    if isinstance(result, Stack):  # each draw from its component; nu = inf: a Normal one
+        fits = result.components.values()
+        parts = [candidate_predictive(f, candidates, group=group) for f in fits]
+        pick = result.labels.ravel()
+        mean, sd = (np.choose(pick[None, :], [p[i] for p in parts]) for i in (0, 1))
+        nus = [np.full(pick.shape, np.inf) if p[2] is None else p[2] for p in parts]
+        return mean, sd, None if all(p[2] is None for p in parts) else np.choose(pick, nus)
     law = get_law(result.config.law)
     params = {k: _flat(v)[None, :] for k, v in group_params(result, group).items()}
     N_c = candidates["N"].to_numpy(float)
@@ -340,7 +352,7 @@ def reweighted_variances(
 
 
 def suggest_runs(
-    result: Fit,
+    result: Fit | Stack,
     budget_flop: float,
     *,
     candidates=None,
@@ -355,8 +367,11 @@ def suggest_runs(
 
     Parameters
     ----------
-    result : Fit
-        The current posterior.
+    result : Fit or Stack
+        The current posterior. Of an averaged posterior, the draws are the mixture's and
+        each is reweighted by its own component's likelihood of the outcome: the mixture
+        updated by Bayes' rule, so a component predicting the outcome better gains weight
+        (the stacking weights are not re-optimised; :func:`update` does that after the run).
     budget_flop : float
         Largest training compute a candidate may cost, FLOP (C = 6ND), > 0.
     candidates : pandas.DataFrame or sequence of dict, optional
@@ -462,11 +477,17 @@ def suggest_runs(
         "n_draws": int(S),
         "rank_by": rank_by,
         "package_version": _package_version(),
-        "config_hash": result.config.config_hash,
         "seed": int(seed),
-        "law": result.config.law,
+        **_config_attrs(result),
     }
     return _suggestions(rows, cands, var0, rank_by, attrs)
+
+
+def _config_attrs(result: Fit | Stack) -> dict:
+    if isinstance(result, Stack):
+        law, config_hash = result.config_field("law"), result.config_field("config_hash")
+        return {"config_hash": config_hash, "law": law, **result.attrs()}
+    return {"config_hash": result.config.config_hash, "law": result.config.law}
 
 
 def _suggestions(rows, cands, var0, rank_by, attrs):
@@ -561,13 +582,15 @@ def append_runs(runs: pd.DataFrame, new_runs, *, group_column: str | None) -> pd
     return load_runs(out)
 
 
-def update(result: Fit, new_runs, *, seed: int | None = None) -> Fit:
+def update(result: Fit | Stack, new_runs, *, seed: int | None = None) -> Fit | Stack:
     r"""Refit with new runs appended, reusing the fit's configuration.
 
     Parameters
     ----------
-    result : Fit
-        The current fit; its runs and config are reused (never modified).
+    result : Fit or Stack
+        The current fit; its runs and config are reused (never modified). An averaged
+        posterior refits every component and recomputes the weights by its method (given
+        weights are kept; LFO splits along the same column), with the stack's seed.
     new_runs : pandas.DataFrame, path or sequence of dict
         Runs in the tidy schema (``N`` parameters, ``D`` tokens, ``loss`` nats/token, and
         the grouping column when the fit has one).
@@ -576,8 +599,8 @@ def update(result: Fit, new_runs, *, seed: int | None = None) -> Fit:
 
     Returns
     -------
-    Fit
-        The refitted posterior on the old and new runs.
+    Fit or Stack
+        The refitted posterior on the old and new runs (a Stack for a Stack).
 
     Raises
     ------
@@ -602,6 +625,14 @@ def update(result: Fit, new_runs, *, seed: int | None = None) -> Fit:
     >>> len(after.runs) == len(result.runs) + len(new_runs)  # doctest: +SKIP
     True
     """
+    if isinstance(result, Stack):
+        runs = append_runs(result.runs, new_runs, group_column=result.group_column)
+        configs = {n: f.config if seed is None else f.config.replace(seed=seed)
+                   for n, f in result.components.items()}  # fmt: skip
+        w = dict(zip(result.names, map(float, result.weights.values), strict=True))
+        weights = w if result.method == "given" else result.method
+        column = str(result.scores.attrs.get("column", "C"))
+        return fit_averaged(runs, configs, weights=weights, column=column, seed=result.seed)
     runs = append_runs(result.runs, new_runs, group_column=result.config.groups)
     config = result.config if seed is None else result.config.replace(seed=seed)
     return fit(runs, config=config)

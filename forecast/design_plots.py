@@ -19,6 +19,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from forecast.averaged import Stack, group_column_of  # noqa: E402
 from forecast.design import frontier_draws, target_draws  # noqa: E402
 from forecast.fit import Fit  # noqa: E402
 from forecast.intervals import eti  # noqa: E402
@@ -28,8 +29,8 @@ __all__ = ["plot_sbc", "plot_suggestions", "plot_update"]
 
 
 def plot_update(
-    before: Fit,
-    after: Fit,
+    before: Fit | Stack,
+    after: Fit | Stack,
     *,
     N: float = 1e13,
     group: str | None = None,
@@ -45,9 +46,9 @@ def plot_update(
 
     Parameters
     ----------
-    before : Fit
-        The fit without the new runs.
-    after : Fit
+    before : Fit or Stack
+        The fit without the new runs (an averaged posterior: its mixture draws).
+    after : Fit or Stack
         The fit with them (e.g. from :func:`forecast.design.update`).
     N : float
         Model size of the forecast, parameters.
@@ -80,7 +81,7 @@ def plot_update(
     ax_d.set_ylabel("posterior density (per nats/token)")
     ax_d.legend(fontsize=8)
     runs = after.runs
-    col = after.config.groups
+    col = group_column_of(after)
     g = targets["after"].attrs["group"]
     sub = runs if col is None else runs[runs[col].astype(str) == g]
     n_old = len(before.runs)

@@ -237,6 +237,31 @@ def _law_draws(result: Fit, group: str | None, seed: int) -> dict[str, np.ndarra
     return out
 
 
+def _config_field(result: Fit | Stack, what: str):
+    if isinstance(result, Stack):
+        return result.config_field(what)
+    return getattr(result.config, what)
+
+
+def _mixed_draws(stack: Stack, thetas: list[dict], r_d: list[tuple]) -> tuple:
+    """(theta, R_D* draws, R_D* source) of a stack: each draw from its allocated component.
+
+    Parameters every component has are mixed; ``R_D_star`` (a data_constrained component's
+    posterior, the others' prior draws) travels separately.
+    """
+    labels = stack.labels
+    keys = [k for k in thetas[0] if k != "R_D_star" and all(k in t for t in thetas)]
+    values = [[t[k] for k in keys] + [r[0]] for t, r in zip(thetas, r_d, strict=True)]
+    mixed = [np.array(v, dtype=float, copy=True) for v in values[0]]
+    for k, component in enumerate(values[1:], start=1):
+        hit = labels == k
+        for out, v in zip(mixed, component, strict=True):
+            out[hit] = v[hit]
+    sources = dict(zip(stack.names, (r[1] for r in r_d), strict=True))
+    source = r_d[0][1] if len(set(sources.values())) == 1 else json.dumps(sources)
+    return dict(zip(keys, mixed[:-1], strict=True)), mixed[-1], source
+
+
 def _compute_optimal_tokens(N: float, theta: Mapping[str, np.ndarray]) -> np.ndarray:
     r"""Invert :math:`N_\mathrm{opt}(D)`: it is linear in log space with slope beta/alpha."""
     args = (theta["log_A"], theta["alpha"], theta["log_B"], theta["beta"])
@@ -283,7 +308,7 @@ def _trend_draws(trend: xr.Dataset) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def exhaustion(
-    result: Fit,
+    result: Fit | Stack,
     *,
     N: float = 1e13,
     stock: StockPrior = DEFAULT_STOCK,
@@ -297,9 +322,14 @@ def exhaustion(
 
     Parameters
     ----------
-    result : Fit
+    result : Fit or Stack
         A fit of a law with parameters ``E``, ``log_A``, ``alpha``, ``log_B``, ``beta``
-        (``chinchilla`` or ``data_constrained``).
+        (``chinchilla`` or ``data_constrained``), or an averaged posterior of such fits
+        (:class:`forecast.averaged.Stack`): then every draw of the law's parameters (and of
+        :math:`R_D^*`) comes from the component it is allocated to, the stock and trend
+        draws are shared, so every distribution here (tokens needed, year needed,
+        :math:`P(D > S)` …) is the mixture's, and the distance beyond the runs is measured
+        on the mixture draws (all components are fits of the same runs).
     N : float
         Model size, total parameters (default 1e13, a "10T" model).
     stock : StockPrior
@@ -331,7 +361,9 @@ def exhaustion(
         ``seed``, ``law``, ``N``, ``ci_prob``, ``ci_kind``, the stock prior and sources,
         and the distance beyond the runs (``extrapolation``, JSON;
         ``extrapolation_summary``, ``extrapolation_warning``; see
-        :func:`forecast.extrapolation.assess`).
+        :func:`forecast.extrapolation.assess`). For a stack also ``stack_components``,
+        ``stack_weights``, ``stack_method`` and ``stack_seed``; ``config_hash`` and ``law``
+        are JSON by component when they differ.
 
     Warns
     -----
@@ -372,23 +404,24 @@ def exhaustion(
     >>> out["p_exhausted"].sel(scenario="100_tokens_per_param").item()  # doctest: +SKIP
     0.9...
     """
-    if isinstance(result, Stack):
-        raise ConfigError(
-            "exhaustion does not take an averaged posterior yet; pass one of its components "
-            f"(stack.components[name], names {result.names})"
-        )
     rules = _check_scenarios(scenarios)
     if not (isinstance(N, numbers.Real) and math.isfinite(N) and N > 0):
         raise ConfigError(f"N must be a finite number of parameters > 0; got {N!r}")
     if not 0 < ci_prob < 1:
         raise ConfigError(f"ci_prob must be in (0, 1); got {ci_prob}")
     s_stock, s_rd, s_pair, s_group = np.random.SeedSequence(seed).spawn(4)
-    theta = _law_draws(result, group, int(s_group.generate_state(1)[0]))
-    shape = theta["alpha"].shape
+    fits = list(result.components.values()) if isinstance(result, Stack) else [result]
+    # every component gets the same seeds, so mixture draw s is component k_s's draw s
+    thetas = [_law_draws(f, group, int(s_group.generate_state(1)[0])) for f in fits]
+    shape = thetas[0]["alpha"].shape
     stock_draws = np.exp(
         stock.mu + stock.sigma * np.random.default_rng(s_stock).standard_normal(shape)
     )
-    r_d_star, r_d_source = _r_d_star(theta, shape, int(s_rd.generate_state(1)[0]))
+    r_d = [_r_d_star(t, shape, int(s_rd.generate_state(1)[0])) for t in thetas]
+    if isinstance(result, Stack):
+        theta, r_d_star, r_d_source = _mixed_draws(result, thetas, r_d)
+    else:
+        theta, (r_d_star, r_d_source) = thetas[0], r_d[0]
 
     names = list(rules)
     d_optimal = _compute_optimal_tokens(N, theta)
@@ -403,7 +436,7 @@ def exhaustion(
     epochs = needed / stock_draws
 
     dims3 = ("scenario", "chain", "draw")
-    post = result.posterior
+    post = fits[0].posterior
     ds = xr.Dataset(
         coords={
             "scenario": names,
@@ -444,9 +477,9 @@ def exhaustion(
 
     attrs = {
         "package_version": package_versions()["scaling-forecast"],
-        "config_hash": result.config.config_hash,
+        "config_hash": _config_field(result, "config_hash"),
         "seed": int(seed),
-        "law": result.config.law,
+        "law": _config_field(result, "law"),
         "N": float(N),
         "N_units": "parameters",
         "group": "new group" if group is None else group,
@@ -457,6 +490,7 @@ def exhaustion(
         "stock_implied_interval": json.dumps(list(stock.implied_interval())),
         "R_D_star_source": r_d_source,
         "villalobos_year": json.dumps(dict(VILLALOBOS_YEAR)),
+        **(result.attrs() if isinstance(result, Stack) else {}),
     }
     reach = assess(
         result.runs,

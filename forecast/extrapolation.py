@@ -376,4 +376,28 @@ def text_from_attrs(attrs: Mapping) -> tuple[list[str], list[str]]:
     """
     summary = str(attrs.get("extrapolation_summary", ""))
     warning = str(attrs.get("extrapolation_warning", ""))
-    return [s for s in summary.split("\n") if s], [w for w in warning.split("\n") if w]
+    return _component_lines(summary), _component_lines(warning)
+
+
+def _component_lines(text: str) -> list[str]:
+    """Lines of an attr; of a stack's per-component JSON, shared lines once, others tagged.
+
+    A result mixed from a stack's components keeps an attr that differs between them as a
+    JSON object by component (:func:`forecast.averaged.mix`); a line every component
+    states is shown once, the others as ``[component] line``.
+    """
+    try:
+        parts = json.loads(text) if text.startswith("{") else None
+    except ValueError:
+        parts = None
+    if not isinstance(parts, dict):
+        return [line for line in text.split("\n") if line]
+    said: dict[str, list[str]] = {}
+    for name, part in parts.items():
+        for line in str(part or "").split("\n"):
+            if line:
+                said.setdefault(line, []).append(str(name))
+    return [
+        line if len(names) == len(parts) else f"[{', '.join(names)}] {line}"
+        for line, names in said.items()
+    ]

@@ -19,6 +19,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
+from forecast.averaged import Stack, group_column_of, law_of, posterior_of  # noqa: E402
 from forecast.fit import Fit  # noqa: E402
 from forecast.intervals import eti, interval, median  # noqa: E402
 from forecast.predict import predict  # noqa: E402
@@ -38,7 +39,7 @@ def _band(draws, ci_prob: float):
     return lo, median(draws, skipna=True).values, hi
 
 
-def plot_fit(result: Fit, *, ci_prob: float = CI_PROB, max_groups: int = 6) -> Figure:
+def plot_fit(result: Fit | Stack, *, ci_prob: float = CI_PROB, max_groups: int = 6) -> Figure:
     """Plot the data against the fitted law, one panel per group (up to ``max_groups``).
 
     Each panel shows loss (nats/token) against training compute C = 6ND (FLOP) on log
@@ -48,8 +49,8 @@ def plot_fit(result: Fit, *, ci_prob: float = CI_PROB, max_groups: int = 6) -> F
 
     Parameters
     ----------
-    result : Fit
-        A fitted result.
+    result : Fit or Stack
+        A fitted result, or an averaged posterior (bands of its mixture draws).
     ci_prob : float
         Probability of the plotted band.
     max_groups : int
@@ -60,9 +61,8 @@ def plot_fit(result: Fit, *, ci_prob: float = CI_PROB, max_groups: int = 6) -> F
     matplotlib.figure.Figure
         The figure.
     """
-    runs = result.runs
-    col = result.config.groups
-    labels = result.groups
+    runs, labels, col = result.runs, result.groups, group_column_of(result)
+    law = "averaged" if isinstance(result, Stack) else result.config.law
     if col is not None:
         counts = runs[col].astype(str).value_counts()
         labels = [g for g in counts.index if g in labels][:max_groups]
@@ -106,7 +106,7 @@ def plot_fit(result: Fit, *, ci_prob: float = CI_PROB, max_groups: int = 6) -> F
         _plain_log_ticks(ax)
         ax.set_xlabel("training compute C = 6ND (FLOP)")
         ax.set_ylabel("loss (nats/token)")
-        ax.set_title(f"{col}={label}" if col else f"{result.config.law} fit")
+        ax.set_title(f"{col}={label}" if col else f"{law} fit")
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     bar = ScalarMappable(norm=norm, cmap=cmap)
@@ -504,7 +504,7 @@ def _published(published, name: str) -> list[tuple[str, float, float]]:
     return rows
 
 
-def plot_exponents(result: Fit, published, *, ci_prob: float = CI_PROB) -> Figure:
+def plot_exponents(result: Fit | Stack, published, *, ci_prob: float = CI_PROB) -> Figure:
     """Plot the posterior of the exponents and the floor against published fits.
 
     Each panel is the posterior density (histogram) of a population-level parameter with
@@ -513,8 +513,8 @@ def plot_exponents(result: Fit, published, *, ci_prob: float = CI_PROB) -> Figur
 
     Parameters
     ----------
-    result : Fit
-        A fitted result.
+    result : Fit or Stack
+        A fit, or an averaged posterior (its components' draws mixed; same law).
     published : pandas.DataFrame
         Published fits, ``load_dataset("published_fits")`` (columns ``fit_id``, ``E``,
         ``alpha``, ``beta``, ``*_se``, ``extra``).
@@ -526,8 +526,10 @@ def plot_exponents(result: Fit, published, *, ci_prob: float = CI_PROB) -> Figur
     matplotlib.figure.Figure
         The figure.
     """
-    names = EXPONENT_PANELS.get(result.config.law, ())
-    post = result.posterior
+    law = law_of(result, purpose="plot_exponents")
+    names = EXPONENT_PANELS.get(law, ())
+    wanted = (set(names) - {"a"}) | ({"alpha", "beta"} if "a" in names else set())
+    post = posterior_of(result, sorted(wanted), purpose="plot_exponents")  # a stack's: mixed
     ncols = 2 if len(names) == 4 else min(len(names), 3)
     nrows = -(-len(names) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 3.3 * nrows + 0.9), squeeze=False)
@@ -568,7 +570,7 @@ def plot_exponents(result: Fit, published, *, ci_prob: float = CI_PROB) -> Figur
         ax.set_ylabel("posterior density (1/unit of x)")
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             legend.setdefault(label.split(" (")[0], handle)
-    fig.suptitle(f"{result.config.law}: population-level posterior vs published fits", fontsize=10)
+    fig.suptitle(f"{law}: population-level posterior vs published fits", fontsize=10)
     fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=4, fontsize=8)
     fig.tight_layout(rect=(0, 0.1 if nrows > 1 else 0.16, 1, 1))
     return fig

@@ -23,6 +23,7 @@ import xarray as xr
 
 from forecast import _idata
 from forecast.allocation import allocate
+from forecast.averaged import Stack, group_column_of
 from forecast.catalog import load_dataset
 from forecast.config import FitConfig
 from forecast.diagnostics import failures
@@ -32,6 +33,7 @@ from forecast.fit import Fit, fit, package_versions
 from forecast.intervals import ci_name
 from forecast.io import save, write_atomic
 from forecast.scenarios import Scenario, forecast
+from forecast.stacking import fit_averaged
 from forecast.units import CI_PROB, FLOP_PER_PARAM_TOKEN
 
 #: Steps reported to the ``progress`` callback, in order.
@@ -69,15 +71,15 @@ class Report:
 
     Attributes
     ----------
-    fit : Fit
-        The fitted posterior.
+    fit : Fit or Stack
+        The fitted posterior (a :class:`forecast.averaged.Stack` for a recipe).
     forecast : xarray.Dataset
         The forecast summary (:func:`forecast.scenarios.forecast`).
     files : mapping of str to Path
         Written files by key of :data:`REPORT_FILES` (exhaustion files only when made).
     """
 
-    fit: Fit
+    fit: Fit | Stack
     forecast: xr.Dataset
     files: Mapping[str, Path]
 
@@ -166,13 +168,13 @@ def forecast_frame(summary: xr.Dataset, *, ci_kind: str = "eti") -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def forecast_figure(result: Fit, summary: xr.Dataset, *, group: str | None = None):
+def forecast_figure(result: Fit | Stack, summary: xr.Dataset, *, group: str | None = None):
     """Loss-vs-compute figure of a forecast: runs, frontier band, scenario points.
 
     Parameters
     ----------
-    result : Fit
-        The fit the forecast came from (its runs are drawn).
+    result : Fit or Stack
+        The fit (or averaged posterior) the forecast came from (its runs are drawn).
     summary : xarray.Dataset
         Output of :func:`forecast.scenarios.forecast` for ``result``.
     group : str, optional
@@ -186,13 +188,13 @@ def forecast_figure(result: Fit, summary: xr.Dataset, *, group: str | None = Non
     from forecast.plots import plot_forecast
 
     frontier = _frontier(result, summary, group)
-    runs = result.runs
-    if group is not None and result.config.groups is not None:
-        runs = runs[runs[result.config.groups].astype(str) == group]
+    runs, column = result.runs, group_column_of(result)
+    if group is not None and column is not None:
+        runs = runs[runs[column].astype(str) == group]
     return plot_forecast(frontier, summary, runs=runs)
 
 
-def _frontier(result: Fit, summary: xr.Dataset, group: str | None) -> xr.Dataset:
+def _frontier(result: Fit | Stack, summary: xr.Dataset, group: str | None) -> xr.Dataset:
     k = float(summary.attrs["flop_per_param_token"])
     runs_C = k * result.runs["N"] * result.runs["D"]
     top = np.nanmax(summary["C_ci"].sel(ci_prob=max(summary["ci_prob"].values)).values)
@@ -220,7 +222,7 @@ def _diagnostics_frame(table: xr.Dataset) -> pd.DataFrame:
     return frame.map(lambda v: f"{v:.3f}" if abs(v) < 10 else f"{v:.0f}")
 
 
-def _exhaustion_section(result: Fit, N: float, group: str | None, seed: int):
+def _exhaustion_section(result: Fit | Stack, N: float, group: str | None, seed: int):
     """(dataset or None, markdown lines) for data exhaustion; a hook when unsupported."""
     try:
         from forecast.exhaustion import exhaustion
@@ -298,6 +300,8 @@ def report(
     out_dir: str | Path,
     *,
     config: FitConfig = FitConfig(),
+    recipe: str | Mapping[str, FitConfig] | None = None,
+    weights: str | Mapping[str, float] = "lfo",
     N: float = 1e13,
     scenarios: Sequence[Scenario | Mapping] | None = None,
     group: str | None = None,
@@ -316,7 +320,16 @@ def report(
     out_dir : str or Path
         Output directory (created); files are named as in :data:`REPORT_FILES`.
     config : FitConfig
-        Law, priors, grouping, likelihood, sampler and seed of the fit.
+        Law, priors, grouping, likelihood, sampler and seed of the fit (with ``recipe``:
+        the base every component changes).
+    recipe : str or mapping of str to FitConfig, optional
+        Fit an averaged posterior instead (:func:`forecast.stacking.fit_averaged`): a
+        recipe of :data:`forecast.config.RECIPES` applied to ``config``, or the component
+        configs. report.md then names the components, their weights and how the weights
+        were obtained, gives each component's diagnostics, and the forecasts, exhaustion
+        and figures are those of the mixture.
+    weights : {"lfo", "loo", "equal"} or mapping of str to float
+        How a recipe's components are weighed (see :func:`fit_averaged`).
     N : float
         Total parameters of the forecast model.
     scenarios : sequence of Scenario or mapping, optional
@@ -365,7 +378,11 @@ def report(
             progress(REPORT_STEPS.index(name), len(REPORT_STEPS), name)
 
     step("fitting")
-    result = fit(runs, config=config)
+    if recipe is None:
+        result = fit(runs, config=config)
+    else:
+        base = config if isinstance(recipe, str) else None
+        result = fit_averaged(runs, recipe, base=base, weights=weights, seed=config.seed)
     step("forecasting")
     with warnings.catch_warnings():  # one warning for the whole report, issued below
         warnings.simplefilter("ignore", ExtrapolationWarning)
@@ -415,11 +432,86 @@ def report(
     return Report(fit=result, forecast=summary, files=written)
 
 
-def _report_text(result, summary, exhaustion_lines, files, *, source, frontier, reach) -> str:
-    runs, config, diag = result.runs, result.config, result.diagnostics
-    prob = float(summary.attrs["ci_prob"])
+def _fit_text(result: Fit, posterior: str) -> str:
+    """One sentence: law, sampler, priors, groups, likelihood, draws, seed, config hash."""
+    config = result.config
+    return (
+        f"law `{config.law}` (sampler {_idata.attrs(result.idata).get('sampler_used')}), "
+        f"priors `{config.priors if isinstance(config.priors, str) else 'custom'}`, "
+        f"groups `{config.groups}` (partially pooled: "
+        f"{', '.join(config.pooled_params) if len(result.groups) > 1 else '-'}), "
+        f"likelihood `{config.likelihood}`, discrepancy `{config.discrepancy or '-'}`, "
+        f"{config.sampler.chains} chains × {config.sampler.draws} draws, seed {config.seed}, "
+        f"config hash `{config.config_hash}`. Posterior: [`{posterior}`]({posterior})."
+    )
+
+
+def _diagnostics_lines(diag: xr.Dataset) -> list[str]:
     problems = failures(diag)
     verdict = "PASSED" if not problems else "FAILED: " + "; ".join(problems)
+    return [
+        f"Divergences: {diag.attrs['divergences']}; min E-BFMI: {diag.attrs['ebfmi_min']:.2f}; "
+        f"**{verdict}**.",
+        "",
+        _markdown(_diagnostics_frame(diag)),
+        "",
+    ]
+
+
+_METHODS = {
+    "lfo": "leave-future-out stacking on the runs (fit on the lower two thirds along {column}, "
+    "scored on the rest)",
+    "loo": "PSIS-LOO stacking",
+    "equal": "equal weights",
+    "given": "weights given by the user",
+}
+
+
+def _fit_lines(result: Fit | Stack, posterior: str) -> list[str]:
+    """Return the fit paragraph and the diagnostics section, of a fit or a stack."""
+    if not isinstance(result, Stack):
+        return [
+            "Fit: " + _fit_text(result, posterior),
+            "",
+            "## Sampler diagnostics",
+            "",
+            *_diagnostics_lines(result.diagnostics),
+        ]
+    how = _METHODS[result.method].format(column=result.scores.attrs.get("column", "C"))
+    rows = {}
+    for (name, part), w in zip(result.components.items(), result.weights.values, strict=True):
+        cells = {"weight": f"{w:.3f}"}
+        for var in ("elpd_lfo", "elpd_loo"):
+            if var in result.scores:
+                cells[var] = f"{float(result.scores[var].sel(component=name)):.2f}"
+        cells["likelihood"], cells["discrepancy"] = (
+            part.config.likelihood,
+            str(part.config.discrepancy or "-"),
+        )
+        cells["diagnostics"] = "PASSED" if part.converged else "FAILED"
+        rows[name] = cells
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("component")
+    lines = [
+        f"Fit: an **averaged posterior** (stack) of {len(rows)} component fits of the same runs, "
+        f"weighed by {how} (method `{result.method}`). Every forecast, probability, "
+        "exhaustion result and figure below is that of the mixture: each posterior draw is "
+        f"taken from one component, in proportion to its weight (seed {result.seed}). "
+        f"All components are in one file: [`{posterior}`]({posterior}).",
+        "",
+        _markdown(table),
+        "",
+        "## Sampler diagnostics",
+        "",
+    ]
+    for name, part in result.components.items():
+        lines += [f"### Component `{name}`", "", _fit_text(part, posterior), ""]
+        lines += _diagnostics_lines(part.diagnostics)
+    return lines
+
+
+def _report_text(result, summary, exhaustion_lines, files, *, source, frontier, reach) -> str:
+    runs = result.runs
+    prob = float(summary.attrs["ci_prob"])
     k = float(summary.attrs["flop_per_param_token"])
     slope = np.polyfit(
         np.log(frontier["C"].median(("chain", "draw")).values),
@@ -431,30 +523,23 @@ def _report_text(result, summary, exhaustion_lines, files, *, source, frontier, 
         return [f"![{caption}]({files[key].name})", ""] if key in files else []
 
     groups = ", ".join(result.groups)
+    law = summary.attrs["law"]
+    kind = "averaged posterior" if isinstance(result, Stack) else "fit"
+    if isinstance(result, Stack):
+        configs = {n: f.config.to_dict() for n, f in result.components.items()}
+        weights = {n: float(w) for n, w in zip(result.names, result.weights.values, strict=True)}
+        provenance = {"components": configs, "weights": weights, "method": result.method}
+    else:
+        provenance = {"config": result.config.to_dict()}
     lines = [
-        f"# Scaling-law forecast: {config.law} law, N = {summary.attrs['N']:.3g} parameters",
+        f"# Scaling-law forecast ({kind}): {law} law, N = {summary.attrs['N']:.3g} parameters",
         "",
         f"Data: {source or 'runs table'} — {len(runs)} runs, groups: {groups}; "
         f"N {runs['N'].min():.3g}–{runs['N'].max():.3g} parameters, "
         f"D {runs['D'].min():.3g}–{runs['D'].max():.3g} tokens, "
         f"loss {runs['loss'].min():.3f}–{runs['loss'].max():.3f} nats/token.",
         "",
-        f"Fit: law `{config.law}` (sampler {_idata.attrs(result.idata).get('sampler_used')}), "
-        f"priors `{config.priors if isinstance(config.priors, str) else 'custom'}`, "
-        f"groups `{config.groups}` (partially pooled: "
-        f"{', '.join(config.pooled_params) if len(result.groups) > 1 else '-'}), "
-        f"likelihood `{config.likelihood}`, "
-        f"{config.sampler.chains} chains × {config.sampler.draws} draws, seed {config.seed}, "
-        f"config hash `{config.config_hash}`. Posterior: [`{files['posterior'].name}`]"
-        f"({files['posterior'].name}).",
-        "",
-        "## Sampler diagnostics",
-        "",
-        f"Divergences: {diag.attrs['divergences']}; min E-BFMI: {diag.attrs['ebfmi_min']:.2f}; "
-        f"**{verdict}**.",
-        "",
-        _markdown(_diagnostics_frame(diag)),
-        "",
+        *_fit_lines(result, files["posterior"].name),
         *link("fit_figure", "data and fitted law"),
         "## Forecast",
         "",
@@ -494,7 +579,7 @@ def _report_text(result, summary, exhaustion_lines, files, *, source, frontier, 
         "## Reproducibility",
         "",
         "```json",
-        json.dumps({"config": config.to_dict(), "versions": package_versions()}, indent=1),
+        json.dumps({**provenance, "versions": package_versions()}, indent=1),
         "```",
         "",
     ]

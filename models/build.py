@@ -363,7 +363,8 @@ def log_density(y, mean, sd, nu=None):
         Observed log loss, its mean under the law and its SD (log of nats/token, and
         dimensionless), broadcast against each other.
     nu : array_like, optional
-        Degrees of freedom; ``None`` for the Normal.
+        Degrees of freedom; ``None`` for the Normal (``inf`` entries are Normal too, e.g.
+        the draws of a Normal component in a mixture with Student-t ones).
 
     Returns
     -------
@@ -376,15 +377,19 @@ def log_density(y, mean, sd, nu=None):
     -0.918939
     """
     z = (np.asarray(y) - mean) / sd
+    normal = -np.log(sd) - 0.5 * np.log(2.0 * np.pi) - 0.5 * z**2
     if nu is None:
-        return -np.log(sd) - 0.5 * np.log(2.0 * np.pi) - 0.5 * z**2
-    return (
+        return normal
+    infinite = np.isinf(nu)  # t with infinite degrees of freedom is the Normal
+    nu = np.where(infinite, 1.0, nu)
+    t = (
         special.gammaln((nu + 1.0) / 2.0)
         - special.gammaln(nu / 2.0)
         - 0.5 * np.log(nu * np.pi)
         - np.log(sd)
         - (nu + 1.0) / 2.0 * np.log1p(z**2 / nu)
     )
+    return np.where(infinite, normal, t) if np.any(infinite) else t
 
 
 def pointwise_log_likelihood(

@@ -174,7 +174,8 @@ def standard_noise(rng: np.random.Generator, shape, nu=None) -> np.ndarray:
     shape : int or tuple of int
         Shape of the result.
     nu : array_like, optional
-        Student-t degrees of freedom (> 0), broadcast to ``shape``; ``None`` for Normal.
+        Student-t degrees of freedom (> 0), broadcast to ``shape``; ``None`` for Normal
+        (``inf`` entries are Normal draws).
 
     Returns
     -------
@@ -188,7 +189,11 @@ def standard_noise(rng: np.random.Generator, shape, nu=None) -> np.ndarray:
     """
     if nu is None:
         return rng.standard_normal(shape)
-    return rng.standard_t(np.broadcast_to(np.asarray(nu, float), shape))
+    nu = np.broadcast_to(np.asarray(nu, float), shape)
+    infinite = np.isinf(nu)  # t with infinite degrees of freedom is the Normal
+    if not infinite.any():
+        return rng.standard_t(nu)
+    return np.where(infinite, rng.standard_normal(shape), rng.standard_t(np.where(infinite, 1, nu)))
 
 
 def noise_variance(sd, nu=None):
@@ -203,7 +208,7 @@ def noise_variance(sd, nu=None):
     sd : array_like
         Observation SD (scale) of log loss.
     nu : array_like, optional
-        Student-t degrees of freedom; ``None`` for Normal.
+        Student-t degrees of freedom; ``None`` for Normal (``inf`` entries: Normal).
 
     Returns
     -------
@@ -213,7 +218,8 @@ def noise_variance(sd, nu=None):
     if nu is None:
         return np.square(sd)
     nu = np.maximum(nu, MIN_NU_FOR_VARIANCE)
-    return np.square(sd) * nu / (nu - 2)
+    finite = np.where(np.isinf(nu), 3.0, nu)  # t with infinite degrees of freedom: Normal
+    return np.square(sd) * np.where(np.isinf(nu), 1.0, finite / (finite - 2))
 
 
 def new_group_params(

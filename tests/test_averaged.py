@@ -293,13 +293,6 @@ def test_backtest_scores_the_same_averaged_posterior_an_analyst_gets(synthetic_r
     assert averaged.seed == seeds[1]
 
 
-def test_exhaustion_refuses_a_stack_with_a_clear_error(stack):
-    from forecast import exhaustion
-
-    with pytest.raises(ConfigError, match="averaged posterior"):
-        exhaustion(stack, N=1e13)
-
-
 def test_allocate_of_a_stack_takes_each_draw_from_its_component(stack):
     from forecast import allocate
 
