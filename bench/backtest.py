@@ -32,6 +32,10 @@ Models per backtest (each fitted on the training runs only):
   with bands = bootstrap quantiles; **bootstrap+noise** adds its residual SD;
 * **published:...** — published fits as fixed laws (point predictions, no bands).
 
+Variance: per backtest, each component's predictive variance of log loss at the held-out
+runs by source (``forecast.variance_sources``): the group noise, what the discrepancy adds,
+the parameters' posterior, and the three parameters that explain the most of it.
+
 Scores: CRPS is printed on the loss scale (nats/token) and on the log scale ("CRPS(log)",
 about the CRPS relative to the loss). Compare models on CRPS(log): a Student-t predictive
 of log loss has no finite CRPS on the loss scale (E[exp X] is infinite), so its loss-scale
@@ -184,6 +188,29 @@ def run_one(name: str, spec: dict, cache: Path, n_bootstrap: int) -> xr.Dataset:
     return result
 
 
+def variance_note(variance: xr.DataArray) -> str:
+    """One line: each component's predictive variance of log loss at the held-out runs by source.
+
+    Shares of the total (mean over the held-out runs): group noise, what the discrepancy
+    adds, the parameters' posterior, and what each parameter explains (Var E[log L | p],
+    overlapping when parameters correlate; :func:`forecast.variance_sources`).
+    """
+    cells = []
+    for c in variance.component.values:
+        v = variance.sel(component=c)
+        total = float(v.sel(source="total"))
+        share = {str(s): float(v.sel(source=s)) / total for s in v.source.values}
+        params = [s for s in share if s not in ("total", "noise", "discrepancy", "parameters")]
+        top = sorted(params, key=share.get, reverse=True)[:3]
+        cells.append(
+            f"{c}: sd {total**0.5:.4f}; noise {share['noise']:.0%}, discrepancy "
+            f"{share['discrepancy']:.0%}, parameters {share['parameters']:.0%} ("
+            + ", ".join(f"{p} {share[p]:.0%}" for p in top)
+            + ")"
+        )
+    return "variance of log loss at the held-out runs: " + "; ".join(cells)
+
+
 def _number(value: float) -> str:
     """Four decimals; powers of ten for the loss-scale CRPS of heavy-tailed predictives."""
     return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.2e}"
@@ -225,6 +252,8 @@ def main() -> None:
                 for c in result.component.values
             ]
             notes.append("    training side: " + "; ".join(evidence))
+        if "variance" in result:
+            notes.append("    " + variance_note(result["variance"]))
         breakdown = spec.get("breakdown", {})
         if breakdown:
             held_out = spec["runs"][~split_runs(spec["runs"], spec["split"])]

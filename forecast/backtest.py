@@ -47,6 +47,7 @@ from forecast.fit import Fit, fit, package_versions
 from forecast.intervals import eti
 from forecast.stacking import compare_fits, fit_averaged, predict_runs
 from forecast.units import FLOP_PER_PARAM_TOKEN, LOSS_ATTRS
+from forecast.variance import variance_sources
 from models.laws import data_constrained, get_law
 from models.noise import standard_noise
 
@@ -461,6 +462,11 @@ def backtest(
         extra = table.rename(model="component").rename({v: f"loo_{v}" for v in table.data_vars})
         weights = {n: float(table["weight"].sel(model=n)) for n in fits}
         attrs["loo_stacking_weights"] = repr({n: round(w, 4) for n, w in weights.items()})
+    # where each component's band width comes from at the held-out runs (forecast.variance)
+    sources = [variance_sources(f, test, seed=seeds[0])["variance"] for f in fits.values()]
+    extra["variance"] = xr.concat([v.mean("run") for v in sources], "component").assign_coords(
+        component=list(fits)
+    )
     if averaged is not None and averaged.method == "lfo":
         weights = dict(zip(averaged.names, averaged.weights.values.tolist(), strict=True))
         extra["lfo_weight"] = ("component", averaged.weights.values)

@@ -241,6 +241,9 @@ def test_small_chinchilla_backtest_through_the_cli(tmp_path, monkeypatch):
     far = bt["C"].values > np.median(bt["C"].values)
     assert ours["width_90"].values[far].mean() > ours["width_90"].values[~far].mean()
     assert np.isnan(bt["coverage_90"].sel(model="published:besiroglu2024"))
+    # the predictive SD of log loss by source: its total is the band's scale
+    sd = float(bt["variance"].sel(component="ours", source="total")) ** 0.5
+    assert 0.2 < float(ours["mean_width_90"]) / (2 * 1.645 * sd) < 5
 
 
 def test_repeated_data_backtest_predicts_multi_epoch_runs(monkeypatch):
@@ -274,3 +277,9 @@ def test_repeated_data_backtest_predicts_multi_epoch_runs(monkeypatch):
     assert medians[epochs == epochs.max()].min() > 1.01 * medians[epochs == 3].max()
     assert float(ours["median_abs_rel_err"]) < 0.03
     assert float(ours["mean_crps_log"]) < float(bt["mean_crps_log"].sel(model="bootstrap"))
+    # the width's sources at the held-out runs, the repetition scales among the parameters
+    v = bt["variance"].sel(component="ours")
+    parts = v.sel(source=["parameters", "noise", "discrepancy"]).sum("source")
+    np.testing.assert_allclose(v.sel(source="total"), parts)
+    assert {"R_D_star", "R_N_star"} <= set(v["source"].values)
+    assert (v.sel(source=["E", "R_D_star"]) >= 0).all()
