@@ -44,7 +44,7 @@ import pandas as pd
 
 from forecast import FitConfig, SamplerConfig, fit, load_dataset
 from forecast.baseline import bootstrap_point, fit_point
-from forecast.joint import SHARED_EXPONENTS_POOLED
+from forecast.data.joint import SHARED_EXPONENTS_POOLED
 
 HERE = Path(__file__).resolve().parent
 SAMPLER = SamplerConfig(draws=1000, tune=1000, chains=4, progress=False)

@@ -27,6 +27,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast import FitConfig, SamplerConfig, fit, load, load_dataset, save
+from forecast.data.joint import SHARED_EXPONENTS_POOLED
 from forecast.design import (
     append_runs,
     candidate_predictive,
@@ -36,7 +37,6 @@ from forecast.design import (
 )
 from forecast.errors import ConvergenceWarning
 from forecast.fit import Fit, _idata, sample_replicates
-from forecast.joint import SHARED_EXPONENTS_POOLED
 
 GROUP = "c4"
 

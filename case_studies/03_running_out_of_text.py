@@ -47,8 +47,8 @@ from _setup import show, start
 from IPython.display import Markdown, display
 
 from forecast import allocate, exhaustion, fit, fit_dataset_trend, load_dataset
+from forecast.data.joint import joint_runs
 from forecast.exhaustion import DEFAULT_STOCK, VILLALOBOS_YEAR
-from forecast.joint import joint_runs
 from forecast.plots import plot_exhaustion
 from forecast.trend import TREND_SAMPLER
 from forecast.units import CI_PROB

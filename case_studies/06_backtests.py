@@ -45,7 +45,7 @@ from IPython.display import Markdown, display
 from forecast import FitConfig, load_dataset
 from forecast.backtest import backtest
 from forecast.backtest_plots import plot_calibration
-from forecast.joint import select_checkpoints
+from forecast.data.joint import select_checkpoints
 
 SAMPLER = start(FAST, FIGURE_DIR)
 

@@ -17,9 +17,9 @@ warnings.filterwarnings("ignore", message=".*PyTensor could not link to a BLAS i
 from forecast.allocation import allocate  # noqa: E402
 from forecast.averaged import Stack  # noqa: E402
 from forecast.backtest import backtest  # noqa: E402
-from forecast.catalog import list_datasets, load_dataset  # noqa: E402
 from forecast.config import FitConfig, SamplerConfig  # noqa: E402
-from forecast.data import load_runs  # noqa: E402
+from forecast.data.catalog import list_datasets, load_dataset  # noqa: E402
+from forecast.data.runs import load_runs  # noqa: E402
 from forecast.design import WeightCollapseWarning, suggest_runs, update  # noqa: E402
 from forecast.diagnostics import diagnostics  # noqa: E402
 from forecast.errors import (  # noqa: E402

@@ -27,8 +27,8 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
-from forecast.catalog import load_dataset
 from forecast.config import FitConfig, SamplerConfig
+from forecast.data.catalog import load_dataset
 from forecast.diagnostics import failures
 from forecast.errors import (
     ConfigError,
@@ -387,7 +387,7 @@ def _runs_source(data: Path | None, dataset: str | None, query: str | None):
     if (data is None) == (dataset is None):
         raise ConfigError("give exactly one of DATA (a CSV path) or --dataset NAME")
     if data is not None:
-        from forecast.data import load_runs
+        from forecast.data.runs import load_runs
 
         runs = load_runs(data)
     else:

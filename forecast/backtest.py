@@ -39,9 +39,9 @@ import xarray as xr
 
 from forecast.averaged import Stack
 from forecast.baseline import bootstrap_point, fit_point, predict_point
-from forecast.catalog import load_dataset
 from forecast.config import FitConfig
-from forecast.data import load_runs
+from forecast.data.catalog import load_dataset
+from forecast.data.runs import load_runs
 from forecast.errors import ConfigError, DataError
 from forecast.fit import Fit, fit, package_versions
 from forecast.stacking import compare_fits, fit_averaged, predict_runs

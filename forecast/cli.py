@@ -61,7 +61,7 @@ from forecast._cli_common import (  # noqa: F401  (helpers stay importable from 
     console,
     err_console,
 )
-from forecast.catalog import list_datasets, load_dataset
+from forecast.data.catalog import list_datasets, load_dataset
 from forecast.diagnostics import failures
 from forecast.errors import ConvergenceError, ConvergenceWarning
 from forecast.fit import fit as run_fit

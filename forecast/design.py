@@ -58,7 +58,7 @@ import xarray as xr
 from scipy import special
 
 from forecast.allocation import optimal_log_D_for_N, optimal_log_N
-from forecast.data import load_runs
+from forecast.data.runs import load_runs
 from forecast.errors import ConfigError, DataError
 from forecast.fit import Fit, fit
 from forecast.predict import group_params, noise_model

@@ -23,8 +23,8 @@ import xarray as xr
 
 from forecast import _idata
 from forecast.allocation import allocate
-from forecast.catalog import load_dataset
 from forecast.config import FitConfig
+from forecast.data.catalog import load_dataset
 from forecast.diagnostics import failures
 from forecast.errors import ConfigError, ExtrapolationWarning
 from forecast.extrapolation import text_from_attrs

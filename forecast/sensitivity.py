@@ -205,7 +205,7 @@ def fit_trend_task(sampler: Mapping, seed: int) -> xr.Dataset:
         :func:`forecast.trend.fit_dataset_trend` on the bundled ``epoch_notable`` table,
         or an empty Dataset whose attrs ``error`` says why it failed.
     """
-    from forecast.catalog import load_dataset
+    from forecast.data.catalog import load_dataset
     from forecast.trend import fit_dataset_trend
 
     try:

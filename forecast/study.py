@@ -159,8 +159,8 @@ def _read_mapping(path: Path) -> dict:
 
 
 def _load_runs(data: Mapping, base: Path | None) -> tuple[pd.DataFrame, str]:
-    from forecast.catalog import load_dataset
-    from forecast.data import load_runs
+    from forecast.data.catalog import load_dataset
+    from forecast.data.runs import load_runs
 
     if ("dataset" in data) == ("runs" in data):
         raise ConfigError("a study names exactly one of 'dataset' (bundled) or 'runs' (CSV)")
