@@ -224,7 +224,7 @@ def plot_exhaustion(result, *, bins: int = 50) -> Figure:
     return fig
 
 
-# --- sensitivity studies: tornado plot and heat map (forecast.sensitivity) ---
+# --- sensitivity studies: tornado plot and heat map (forecast.studies.sensitivity) ---
 def _axis_label(value: str, units: str = "") -> str:
     if value == "inf":
         return "none"
@@ -243,7 +243,7 @@ def plot_tornado(result, *, variable: str = "loss_median") -> Figure:
     Parameters
     ----------
     result : xarray.Dataset
-        Output of :func:`forecast.sensitivity.sensitivity`.
+        Output of :func:`forecast.studies.sensitivity.sensitivity`.
     variable : str
         Scalar summary to rank axes by (default the loss median at ``N``, nats/token).
 
@@ -254,7 +254,7 @@ def plot_tornado(result, *, variable: str = "loss_median") -> Figure:
     """
     import json
 
-    from forecast.sensitivity import axis_effects
+    from forecast.studies.sensitivity import axis_effects
 
     effects = axis_effects(result, variable=variable)
     n = effects.sizes["axis"]
@@ -332,12 +332,12 @@ def plot_sensitivity_heatmap(
 
     Cells show ``variable`` with its value printed; configurations that failed or are not
     in the design are grey and marked. By default the two axes with the largest effect
-    (see :func:`forecast.sensitivity.axis_effects`) are shown.
+    (see :func:`forecast.studies.sensitivity.axis_effects`) are shown.
 
     Parameters
     ----------
     result : xarray.Dataset
-        Output of :func:`forecast.sensitivity.sensitivity`.
+        Output of :func:`forecast.studies.sensitivity.sensitivity`.
     x, y : str, optional
         Axes on the horizontal and vertical; default the two largest effects.
     variable : str
@@ -355,7 +355,7 @@ def plot_sensitivity_heatmap(
     """
     import json
 
-    from forecast.sensitivity import axis_effects
+    from forecast.studies.sensitivity import axis_effects
 
     ranked = [a for a in axis_effects(result, variable=variable)["axis"].values]
     ranked = [a for a in ranked if result.sizes[a] > 1] + [
