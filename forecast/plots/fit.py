@@ -644,5 +644,5 @@ def plot_allocation(frontier, *, published=None, ci_prob: float = CI_PROB) -> Fi
 
 # Figures in their own modules (size limit): backtest calibration (nominal vs empirical
 # coverage, PIT histograms); simulation and experiment design.
-from forecast.backtest_plots import plot_calibration  # noqa: E402, F401
-from forecast.design_plots import plot_sbc, plot_suggestions, plot_update  # noqa: E402, F401
+from forecast.plots.backtest import plot_calibration  # noqa: E402, F401
+from forecast.plots.design import plot_sbc, plot_suggestions, plot_update  # noqa: E402, F401
