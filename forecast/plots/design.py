@@ -2,8 +2,7 @@
 
 Each function takes result objects and returns a matplotlib ``Figure``: the forecast
 before and after new runs (:func:`plot_update`), the ranked candidate runs
-(:func:`plot_suggestions`) and SBC rank histograms (:func:`plot_sbc`). They live apart
-from :mod:`forecast.plots` only to keep each module short.
+(:func:`plot_suggestions`) and SBC rank histograms (:func:`plot_sbc`).
 """
 
 from __future__ import annotations
