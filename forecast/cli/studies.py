@@ -1,6 +1,6 @@
 """CLI commands that plan and study fits: sensitivity, simulate, suggest and backtest.
 
-They register on the app of :mod:`forecast._cli_common`; :mod:`forecast.cli`, the entry
+They register on the app of :mod:`forecast.cli._common`; :mod:`forecast.cli`, the entry
 point, imports this module so they are part of ``scaling-forecast``.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from forecast._cli_common import (
+from forecast.cli._common import (
     DATA,
     DATASET,
     EXIT_INPUT,

@@ -1,8 +1,9 @@
 """What every CLI command shares: the typer app, the consoles, exit codes and helpers.
 
-The commands live in :mod:`forecast.cli` (fit, inspect, datasets, exhaustion, forecast,
-report) and :mod:`forecast.cli_studies` (sensitivity, simulate, suggest, backtest); both
-register on the one :data:`app` defined here. Errors a user can fix end a command with a
+The commands live in :mod:`forecast.cli.fitting` (fit, inspect, datasets),
+:mod:`forecast.cli.forecasting` (exhaustion, forecast, report) and
+:mod:`forecast.cli.studies` (sensitivity, simulate, suggest, backtest); all register on the
+one :data:`app` defined here. Errors a user can fix end a command with a
 one-line message and a non-zero exit code, not a traceback (see :func:`_guard`); so does a
 bad option value: numeric options are parsed by the validators below (finite, positive,
 in range), and the app's group prints any usage error on one line (:class:`_OneLineErrors`).

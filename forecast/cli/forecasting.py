@@ -1,34 +1,24 @@
-"""Command-line interface: parse arguments, call one public function, print or save.
+"""CLI commands that read a posterior: exhaustion, forecast and report.
 
 No logic lives here. Errors a user can fix (bad data, bad config, an existing output,
 an incompatible file) end the command with a one-line message and a non-zero exit code,
-not a traceback. Outputs are never overwritten without ``--force``.
-
-This module is the entry point (``scaling-forecast``) and holds the commands that fit a
-posterior and read one: fit, inspect, datasets, exhaustion, forecast and report. The app,
-the consoles and the shared helpers live in :mod:`forecast._cli_common`; the planning and
-study commands (sensitivity, simulate, suggest, backtest) in :mod:`forecast.cli_studies`,
-imported here so that they register.
+not a traceback. Outputs are never overwritten without ``--force``. The commands register
+on the app of :mod:`forecast.cli._common`; :mod:`forecast.cli` imports this module.
 """
 
 from __future__ import annotations
 
-import json
-import sys
-import warnings
 from pathlib import Path
 
 import pandas as pd
 import typer
 
-from forecast._cli_common import (  # noqa: F401  (helpers stay importable from forecast.cli)
+from forecast.cli._common import (
     CHAINS,
     CI_PROB,
     DATA,
     DATASET,
     DRAWS,
-    EXIT_CONVERGENCE,
-    EXIT_INPUT,
     FLOP,
     FORMAT,
     GROUPS,
@@ -45,12 +35,9 @@ from forecast._cli_common import (  # noqa: F401  (helpers stay importable from 
     TUNE,
     _check_group,
     _check_outputs,
-    _fail,
     _fit_config,
-    _floats,
     _guard,
     _messages,
-    _named_values,
     _number,
     _print_diagnostics,
     _print_extrapolation,
@@ -58,147 +45,10 @@ from forecast._cli_common import (  # noqa: F401  (helpers stay importable from 
     _quiet_extrapolation,
     _runs_source,
     app,
-    console,
-    err_console,
 )
-from forecast.data.catalog import list_datasets, load_dataset
-from forecast.diagnostics import failures
-from forecast.errors import ConvergenceError, ConvergenceWarning
-from forecast.fit import fit as run_fit
+from forecast.data.catalog import load_dataset
 from forecast.fit import group_labels
-from forecast.io import load, save, write_atomic
-
-
-@app.command("fit")
-def fit_command(
-    data: Path = DATA,
-    dataset: str = DATASET,
-    query: str = typer.Option(
-        None, help="pandas query selecting runs, e.g. \"eval_set == 'c4_val'\"."
-    ),
-    law: str = LAW,
-    priors: str = PRIORS,
-    groups: str = GROUPS,
-    pooled: str = POOLED,
-    likelihood: str = LIKELIHOOD,
-    sampler: str = SAMPLER,
-    draws: int = DRAWS,
-    tune: int = TUNE,
-    chains: int = CHAINS,
-    seed: int = SEED,
-    out: Path = typer.Option(Path("fit.nc"), help="NetCDF posterior to write."),
-    figure: Path = typer.Option(None, help="Figure to write (default: OUT with .png)."),
-    force: bool = typer.Option(False, help="Replace existing outputs."),
-    strict: bool = typer.Option(
-        False, help="When diagnostics fail, write nothing and exit 3 (default: warn)."
-    ),
-    fmt: str = FORMAT,
-) -> None:
-    """Fit a hierarchical scaling law; write the posterior (NetCDF) and a figure.
-
-    Prints the sampler diagnostics (``--format csv|json``: as data on stdout).
-    """
-    say = _messages(fmt)
-    figure = figure or out.with_suffix(".png")
-    _check_outputs([out, figure], force)
-
-    def work():
-        runs = _runs_source(data, dataset, query)
-        config = _fit_config(
-            law=law,
-            priors=priors,
-            groups=groups,
-            pooled=pooled,
-            likelihood=likelihood,
-            seed=seed,
-            sampler=sampler,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-        )
-        say.print(f"fitting {len(runs)} runs, law={law}, priors={priors}, groups={groups or '-'}")
-        with warnings.catch_warnings():
-            # reported below, with the diagnostics table, as one line
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            return run_fit(runs, config=config, strict=False)
-
-    result = _guard(work)
-    _print_diagnostics(result.diagnostics, fmt)
-    if not result.converged:
-        problem = ConvergenceError(
-            "sampler diagnostics failed: " + "; ".join(failures(result.diagnostics))
-        )
-        if strict:  # a posterior that failed its diagnostics is not written
-            _fail(problem, EXIT_CONVERGENCE)
-        err_console.print(f"[bold yellow]warning:[/] {problem}", highlight=False, soft_wrap=True)
-    _check_outputs([out, figure], force)  # again: they may have appeared while sampling
-    _guard(lambda: save(result, out, overwrite=force))
-    import matplotlib.pyplot as plt
-
-    from forecast.plots import plot_fit
-
-    fig = plot_fit(result)
-    write_atomic(figure, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
-    plt.close(fig)
-    say.print(f"wrote {out} and {figure}")
-
-
-@app.command("inspect")
-def inspect_command(
-    posterior: Path = typer.Argument(..., help="A NetCDF written by `fit`."),
-    fmt: str = FORMAT,
-):
-    """Show the config, versions and diagnostics stored in a saved fit.
-
-    ``--format csv|json`` prints the diagnostics table only, as data.
-    """
-    result = _guard(lambda: load(posterior))
-    if fmt == "table":
-        console.print_json(json.dumps(result.config.to_dict()))
-        console.print(f"runs: {len(result.runs)}  groups: {', '.join(result.groups)}")
-    _print_diagnostics(result.diagnostics, fmt)
-
-
-def _span(low: float, high: float) -> str:
-    """Format a range in two significant digits, ``7.1e6–8.7e9``; ``-`` if missing."""
-    if pd.isna(low) or pd.isna(high):
-        return "-"
-
-    def compact(value: float) -> str:
-        mantissa, _, exponent = f"{value:.2g}".partition("e")
-        return f"{mantissa}e{int(exponent)}" if exponent else mantissa
-
-    return f"{compact(low)}\N{EN DASH}{compact(high)}"
-
-
-@app.command("datasets")
-def datasets_command(fmt: str = FORMAT) -> None:
-    """List the bundled datasets with rows, groups, N and D ranges and license."""
-    frame = _guard(list_datasets)
-    cells = pd.DataFrame(
-        {
-            "name": frame["name"],
-            "kind": frame["kind"],
-            "rows": frame["rows"].astype(str),
-            "groups": frame["groups"].astype(str),
-            "group\ncolumn": frame["default_group"].fillna("-"),
-            "N (parameters)": [_span(*v) for v in frame[["N_min", "N_max"]].values],
-            "D (tokens)": [_span(*v) for v in frame[["D_min", "D_max"]].values],
-            "license": frame["license"],
-            "title": frame["title"],
-        }
-    )
-    _print_table(
-        frame,
-        fmt,
-        cells=cells,
-        title="bundled datasets",
-        caption="load one with --dataset NAME",
-        keys=["name"],
-        right=["rows", "groups"],
-        wrap=["license", "title"],
-        optional=["title", "group\ncolumn", "kind", "D (tokens)"],
-    )
+from forecast.io import load, write_atomic
 
 
 def _exhaustion_cell(result, name: str, fmt: str, index=None) -> str:
@@ -526,13 +376,3 @@ def report_command(
     _print_forecast(made.forecast, fmt)
     _print_extrapolation(made.forecast.attrs, fmt)
     say.print(f"wrote {made.files['report']} and {len(made.files) - 1} files in {out}")
-
-
-# Registers sensitivity, simulate, suggest and backtest; imported last so that
-# `scaling-forecast --help` lists them after the commands above.
-from forecast import cli_studies  # noqa: E402, F401
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    """Run the CLI."""
-    sys.exit(app())
