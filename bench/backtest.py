@@ -61,9 +61,9 @@ import pandas as pd
 import xarray as xr
 
 from forecast import FitConfig, PriorSpec, SamplerConfig, load_dataset
-from forecast.backtest import backtest, split_runs, summarise
 from forecast.errors import ConvergenceWarning
 from forecast.plots import plot_calibration
+from forecast.studies.backtest import backtest, split_runs, summarise
 
 HERE = Path(__file__).resolve().parent
 SAMPLER = SamplerConfig(draws=1000, tune=1000, chains=4, progress=False)

@@ -21,7 +21,7 @@ import pandas as pd
 from forecast import FitConfig, PriorSpec, SamplerConfig, fit
 from forecast.errors import ConvergenceWarning
 from forecast.predict import predict
-from forecast.stacking import compare_fits, stack_draws
+from forecast.studies.stacking import compare_fits, stack_draws
 
 HERE = Path(__file__).resolve().parent
 SAMPLER = SamplerConfig(draws=1000, tune=1000, chains=4, progress=False)

@@ -7,7 +7,7 @@ Measured in one run, one after the other, on the same machine:
    the pointwise log-likelihood and diagnostics;
 2. the Epoch-style baseline on the same runs: Huber (delta = 1e-3) on log loss, L-BFGS-B
    from each of Hoffmann's 4500 grid starts keeping the best, then 4000 bootstrap refits
-   (:mod:`forecast.baseline`); and the ratio of the two (target: Bayesian >= 5x faster);
+   (:mod:`forecast.studies.baseline`); and the ratio of the two (target: Bayesian >= 5x faster);
 3. a 3-group hierarchical fit of the Gadre et al. small runs, each corpus evaluated on its
    own Paloma subset, with the design of ``tests/test_acceptance.py`` (exponents shared,
    floor and coefficients partially pooled; target: <= 60 s on 2 cores).
@@ -43,8 +43,8 @@ import numpy as np
 import pandas as pd
 
 from forecast import FitConfig, SamplerConfig, fit, load_dataset
-from forecast.baseline import bootstrap_point, fit_point
-from forecast.joint import SHARED_EXPONENTS_POOLED
+from forecast.data.joint import SHARED_EXPONENTS_POOLED
+from forecast.studies.baseline import bootstrap_point, fit_point
 
 HERE = Path(__file__).resolve().parent
 SAMPLER = SamplerConfig(draws=1000, tune=1000, chains=4, progress=False)

@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from forecast import FitConfig, SamplerConfig, fit
-from forecast.joint import SHARED_EXPONENTS_POOLED, SMALL_RUNS, joint_runs
+from forecast.data.joint import SHARED_EXPONENTS_POOLED, SMALL_RUNS, joint_runs
 
 #: Partially pooled parameters; alpha and beta are shared across groups.
 POOLED = SHARED_EXPONENTS_POOLED

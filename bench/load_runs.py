@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = """
 import resource, sys, time
 sys.path.insert(0, sys.argv[1])
-from forecast.data import load_runs
+from forecast.data.runs import load_runs
 path, how = sys.argv[2], sys.argv[3]
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 if how == "dataframe":

@@ -3,7 +3,7 @@
 For each family with small and large runs: rebuild the population prior without that family
 (its published fits and its run summary both left out), fit its smallest runs under that
 prior, ``weak`` and ``besiroglu2024`` (Chinchilla law, Normal likelihood, one group), predict
-its largest runs, and score them with :func:`forecast.backtest.backtest`. Splits are fixed
+its largest runs, and score them with :func:`forecast.studies.backtest.backtest`. Splits are fixed
 here, before any run (those of ``bench/backtest.py`` where it has one, else the smallest two
 thirds): no held-out run chooses a prior setting.
 
@@ -32,9 +32,9 @@ sys.path.insert(0, str(HERE.parent / "scripts"))
 from build_population_prior import families, summaries  # noqa: E402
 
 from forecast import FitConfig, SamplerConfig  # noqa: E402
-from forecast.backtest import backtest  # noqa: E402
 from forecast.errors import ConvergenceWarning  # noqa: E402
 from forecast.population import build_population, observations  # noqa: E402
+from forecast.studies.backtest import backtest  # noqa: E402
 
 #: Split of each family (fit = True side).
 SPLITS = {

@@ -1,7 +1,7 @@
 """Simulation-based calibration of the Chinchilla fit on planned ladders (issue 10).
 
 For a ladder of 30-100 runs, repeat: draw (E, A, alpha, B, beta, sigma) from the prior,
-simulate the ladder with ``forecast.simulate``, fit, and rank the true alpha, beta and E
+simulate the ladder with ``forecast.studies.simulate``, fit, and rank the true alpha, beta and E
 among the posterior draws. Prints, per parameter, the coverage of the 90% equal-tailed
 intervals (acceptance: 80-98% of replicates), the rank histogram (uniform when
 inference is calibrated) and a chi-square test of uniformity.
@@ -9,7 +9,7 @@ inference is calibrated) and a chi-square test of uniformity.
 Replicates run in chunks (one model compile per chunk) so partial results print as
 they come. Prior draws whose simulated losses leave (1, 10) nats/token are skipped; the
 ranks stay uniform because the rejection depends only on the data (see
-``forecast.simulate``). Runs with different ``--seed`` simulate disjoint replicates, so
+``forecast.studies.simulate``). Runs with different ``--seed`` simulate disjoint replicates, so
 their results can be pooled.
 
 Run: python bench/sbc.py [--design 30|60|100] [--replicates 40] [--priors weak] [--seed 0]
@@ -29,7 +29,7 @@ from scipy import stats
 
 from forecast import FitConfig, SamplerConfig
 from forecast.errors import ConvergenceWarning
-from forecast.simulate import ladder, sbc
+from forecast.studies.simulate import ladder, sbc
 
 #: Ladders: model sizes (parameters) x tokens per parameter.
 DESIGNS = {

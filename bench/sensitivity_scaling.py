@@ -22,7 +22,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from forecast.sensitivity import sensitivity
+from forecast.studies.sensitivity import sensitivity
 from models.laws import chinchilla
 
 

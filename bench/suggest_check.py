@@ -27,16 +27,16 @@ import pandas as pd
 import xarray as xr
 
 from forecast import FitConfig, SamplerConfig, fit, load, load_dataset, save
-from forecast.design import (
+from forecast.data.joint import SHARED_EXPONENTS_POOLED
+from forecast.errors import ConvergenceWarning
+from forecast.fit import Fit, _idata, sample_replicates
+from forecast.studies.design import (
     append_runs,
     candidate_predictive,
     reweighted_variances,
     suggest_runs,
     target_draws,
 )
-from forecast.errors import ConvergenceWarning
-from forecast.fit import Fit, _idata, sample_replicates
-from forecast.joint import SHARED_EXPONENTS_POOLED
 
 GROUP = "c4"
 

@@ -38,8 +38,8 @@ from _setup import interval, show, start
 from IPython.display import Markdown, display
 
 from forecast import allocate, fit, load_dataset, load_runs
-from forecast.baseline import GRID, bootstrap_point, fit_point, predict_point
 from forecast.plots import plot_allocation, plot_exponents
+from forecast.studies.baseline import GRID, bootstrap_point, fit_point, predict_point
 from forecast.units import CI_PROB
 from models.laws import chinchilla
 
@@ -150,7 +150,7 @@ show(plot_exponents(result, published, ci_prob=CI_PROB), "01_chinchilla_bayesian
 
 # %%
 def point_params(A, B, E, alpha, beta):
-    """A parameter set in the layout of ``forecast.baseline.predict_point``."""
+    """A parameter set in the layout of ``forecast.studies.baseline.predict_point``."""
     return xr.Dataset(
         {"log_A": np.log(A), "log_B": np.log(B), "log_E": np.log(E), "alpha": alpha, "beta": beta}
     )

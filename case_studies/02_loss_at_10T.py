@@ -36,7 +36,7 @@ from _setup import show, start
 from IPython.display import Markdown, display
 
 from forecast import Scenario, fit, forecast
-from forecast.joint import joint_runs
+from forecast.data.joint import joint_runs
 from forecast.plots import plot_fit
 from forecast.report import forecast_figure, forecast_table, probability_table
 from forecast.units import CI_PROB

@@ -47,11 +47,11 @@ from _setup import show, start
 from IPython.display import Markdown, display
 
 from forecast import allocate, exhaustion, fit, fit_dataset_trend, load_dataset
+from forecast.data.joint import joint_runs
+from forecast.dataset_trend import TREND_SAMPLER
 from forecast.exhaustion import DEFAULT_STOCK, VILLALOBOS_YEAR
 from forecast.intervals import interval, median
-from forecast.joint import joint_runs
 from forecast.plots import plot_exhaustion
-from forecast.trend import TREND_SAMPLER
 from forecast.units import CI_PROB
 
 SAMPLER = start(FAST, FIGURE_DIR)

@@ -44,8 +44,8 @@ from distributed import Client, LocalCluster
 from IPython.display import Markdown, display
 
 from forecast.plots import plot_tornado
-from forecast.sensitivity import sensitivity
-from forecast.study import axis_effects, load_study, plan
+from forecast.studies.sensitivity import sensitivity
+from forecast.studies.sensitivity_plan import axis_effects, load_study, plan
 
 SAMPLER = start(FAST, FIGURE_DIR)
 

@@ -43,9 +43,9 @@ from _setup import show, start
 from IPython.display import Markdown, display
 
 from forecast import FitConfig, load_dataset
-from forecast.backtest import backtest
-from forecast.backtest_plots import plot_calibration
-from forecast.joint import select_checkpoints
+from forecast.data.joint import select_checkpoints
+from forecast.plots.backtest import plot_calibration
+from forecast.studies.backtest import backtest
 
 SAMPLER = start(FAST, FIGURE_DIR)
 

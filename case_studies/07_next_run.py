@@ -50,9 +50,9 @@ from forecast import (
     suggest_runs,
     update,
 )
-from forecast.design import target_draws
 from forecast.plots import plot_suggestions, plot_update
-from forecast.simulate import BESIROGLU_2024
+from forecast.studies.design import target_draws
+from forecast.studies.simulate import BESIROGLU_2024
 from forecast.units import CI_PROB, FLOP_PER_PARAM_TOKEN
 from models.laws import chinchilla
 

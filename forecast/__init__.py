@@ -16,11 +16,10 @@ warnings.filterwarnings("ignore", message=".*PyTensor could not link to a BLAS i
 
 from forecast.allocation import allocate  # noqa: E402
 from forecast.averaged import Stack  # noqa: E402
-from forecast.backtest import backtest  # noqa: E402
-from forecast.catalog import list_datasets, load_dataset  # noqa: E402
 from forecast.config import FitConfig, SamplerConfig  # noqa: E402
-from forecast.data import load_runs  # noqa: E402
-from forecast.design import WeightCollapseWarning, suggest_runs, update  # noqa: E402
+from forecast.data.catalog import list_datasets, load_dataset  # noqa: E402
+from forecast.data.runs import load_runs  # noqa: E402
+from forecast.dataset_trend import fit_dataset_trend  # noqa: E402
 from forecast.diagnostics import diagnostics  # noqa: E402
 from forecast.errors import (  # noqa: E402
     ConfigError,
@@ -41,9 +40,10 @@ from forecast.io import load, save  # noqa: E402
 from forecast.population import register as _register_population  # noqa: E402
 from forecast.predict import predict, predict_summary  # noqa: E402
 from forecast.scenarios import Scenario, forecast, forecast_draws  # noqa: E402
-from forecast.simulate import ladder, sbc, simulate  # noqa: E402
-from forecast.stacking import fit_averaged  # noqa: E402
-from forecast.trend import fit_dataset_trend  # noqa: E402
+from forecast.studies.backtest import backtest  # noqa: E402
+from forecast.studies.design import WeightCollapseWarning, suggest_runs, update  # noqa: E402
+from forecast.studies.simulate import ladder, sbc, simulate  # noqa: E402
+from forecast.studies.stacking import fit_averaged  # noqa: E402
 from forecast.variance import variance_sources  # noqa: E402
 from models.laws import LAWS  # noqa: E402
 from models.priors import PRESETS, PriorSpec  # noqa: E402

@@ -186,7 +186,7 @@ def power_scaling_sensitivity(
     )
 
 
-# --- model comparison for backtests: PSIS-LOO and stacking (used by forecast.backtest) ---
+# --- model comparison for backtests: PSIS-LOO and stacking (used by forecast.studies.backtest) ---
 #: arviz warns when a Pareto k exceeds 0.7; the k values are returned and reported instead.
 _PARETO_WARNING = ".*[Ee]stimated shape parameter of Pareto distribution.*"
 

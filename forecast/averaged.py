@@ -3,7 +3,7 @@ r"""An averaged (stacked) posterior: several fits of the same runs, mixed by wei
 A :class:`Stack` holds component fits (:class:`forecast.fit.Fit`, e.g. a Normal and a
 Student-t likelihood, or with and without a compute discrepancy), their weights on the
 simplex and how the weights were obtained (``"lfo"``, ``"loo"``, ``"equal"`` or
-``"given"``; :func:`forecast.stacking.fit_averaged` makes one). Its predictive is the
+``"given"``; :func:`forecast.studies.stacking.fit_averaged` makes one). Its predictive is the
 mixture
 
 .. math:: p(\tilde y \mid y) = \sum_k w_k\, p(\tilde y \mid y, M_k).

@@ -278,7 +278,7 @@ class FitConfig:
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
 
 
-#: Named sets of configs for an averaged posterior (:func:`forecast.stacking.fit_averaged`):
+#: Named sets of configs for an averaged posterior (:func:`forecast.studies.stacking.fit_averaged`):
 #: name -> component name -> the fields each component changes in a base config.
 RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "likelihoods": {

@@ -13,12 +13,12 @@ Three questions, each answered as a posterior:
    repeating the stock instead of having fresh data, under the data-constrained law of
    Muennighoff et al. (2023).
 3. **When does the frontier reach the stock?** A Bayesian log-linear trend of frontier
-   training-set size against publication date (:func:`forecast.trend.fit_dataset_trend`,
+   training-set size against publication date (:func:`forecast.dataset_trend.fit_dataset_trend`,
    model in :mod:`models.trend`), combined draw by draw with the stock prior.
 
 Choices, and why
 ----------------
-* **Trend.** Fitted by :func:`forecast.trend.fit_dataset_trend` (Epoch AI's frontier
+* **Trend.** Fitted by :func:`forecast.dataset_trend.fit_dataset_trend` (Epoch AI's frontier
   language models since 2018, tokens seen ``D``; see that module for the choices and
   their effect) and passed in as ``trend=``.
 * **Exhaustion year** is the year the *trend line* (the typical frontier model of that
@@ -56,12 +56,12 @@ import xarray as xr
 from scipy.special import ndtri
 
 from forecast.averaged import Stack
+from forecast.dataset_trend import GROWTH_ATTRS, YEAR_ATTRS
 from forecast.errors import ConfigError
 from forecast.extrapolation import assess
 from forecast.fit import Fit, package_versions
 from forecast.intervals import summarise_draws
 from forecast.predict import group_params
-from forecast.trend import GROWTH_ATTRS, YEAR_ATTRS
 from forecast.units import CI_PROB, D_ATTRS, PROB_ATTRS
 from models.laws import chinchilla, data_constrained
 from models.priors import PRESETS
@@ -338,7 +338,7 @@ def exhaustion(
         Scenario name -> ``"compute_optimal"`` (:math:`D^*(N)` of each posterior draw) or
         tokens per parameter (e.g. 20.0). Default :data:`DEFAULT_SCENARIOS`.
     trend : xarray.Dataset, optional
-        Posterior of :func:`forecast.trend.fit_dataset_trend`; when given, the exhaustion
+        Posterior of :func:`forecast.dataset_trend.fit_dataset_trend`; when given, the exhaustion
         year and ``year_needed`` are added. ``None`` skips them (no sampling happens here).
     group : str, optional
         Group whose parameters to use; ``None`` = a new group from the population.

@@ -125,7 +125,7 @@ def published_optimal_tokens_per_param(N: float) -> dict:
         ([min, max] of the published allocation exponents :math:`N_\mathrm{opt} \propto C^a`)
         and ``method`` (how the range was derived). See the module notes.
     """
-    from forecast.catalog import load_dataset
+    from forecast.data.catalog import load_dataset
 
     table = load_dataset("published_fits")
     rows = table[table["form"].isin(PUBLISHED_FORMS) & (table["loss_unit"] == "nats/token")]

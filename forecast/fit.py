@@ -27,7 +27,7 @@ from forecast import _idata
 from forecast.compiled import _CACHE_LOCK, _cached, _nutpie_compiled, model_options
 from forecast.compiled import clear_model_cache as clear_model_cache
 from forecast.config import FitConfig, SamplerConfig
-from forecast.data import load_runs, validate_runs
+from forecast.data.runs import load_runs, validate_runs
 from forecast.diagnostics import check_convergence, diagnose
 from forecast.errors import DataError
 from forecast.units import D_ATTRS, LOSS_ATTRS, N_ATTRS
@@ -449,7 +449,7 @@ def fit(
     ----------
     runs : pandas.DataFrame or path
         Runs in the tidy schema (``N`` parameters, ``D`` tokens, ``loss`` nats/token, …),
-        or a CSV path; validated by :func:`forecast.data.load_runs`.
+        or a CSV path; validated by :func:`forecast.data.runs.load_runs`.
     law : str
         ``"chinchilla"``, ``"chinchilla_broken"``, ``"kaplan"``, ``"kaplan_floor"`` or
         ``"data_constrained"``.

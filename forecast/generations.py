@@ -35,13 +35,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.catalog import load_dataset
 from forecast.config import SamplerConfig
+from forecast.data.catalog import load_dataset
+from forecast.data.joint import select_checkpoints
 from forecast.diagnostics import check_convergence
 from forecast.errors import ConfigError, DataError
 from forecast.fit import package_versions, sample_model
 from forecast.intervals import CI_BOUNDS, eti, summarise_draws
-from forecast.joint import select_checkpoints
 from forecast.units import CI_PROB, FLOP_PER_PARAM_TOKEN
 from models.generations import (
     GENERATION_PRIORS,

@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast.catalog import load_dataset
 from forecast.config import SamplerConfig
+from forecast.data.catalog import load_dataset
 from forecast.errors import DataError
 from forecast.intervals import eti
 from models.population import (

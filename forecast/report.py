@@ -24,8 +24,8 @@ import xarray as xr
 from forecast import _idata
 from forecast.allocation import allocate
 from forecast.averaged import Stack, group_column_of
-from forecast.catalog import load_dataset
 from forecast.config import FitConfig
+from forecast.data.catalog import load_dataset
 from forecast.diagnostics import failures
 from forecast.errors import ConfigError, ExtrapolationWarning
 from forecast.extrapolation import text_from_attrs
@@ -33,7 +33,7 @@ from forecast.fit import Fit, fit, package_versions
 from forecast.intervals import ci_name
 from forecast.io import save, write_atomic
 from forecast.scenarios import Scenario, forecast
-from forecast.stacking import fit_averaged
+from forecast.studies.stacking import fit_averaged
 from forecast.units import CI_PROB, FLOP_PER_PARAM_TOKEN
 
 #: Steps reported to the ``progress`` callback, in order.
@@ -323,7 +323,7 @@ def report(
         Law, priors, grouping, likelihood, sampler and seed of the fit (with ``recipe``:
         the base every component changes).
     recipe : str or mapping of str to FitConfig, optional
-        Fit an averaged posterior instead (:func:`forecast.stacking.fit_averaged`): a
+        Fit an averaged posterior instead (:func:`forecast.studies.stacking.fit_averaged`): a
         recipe of :data:`forecast.config.RECIPES` applied to ``config``, or the component
         configs. report.md then names the components, their weights and how the weights
         were obtained, gives each component's diagnostics, and the forecasts, exhaustion

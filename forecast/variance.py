@@ -30,7 +30,7 @@ import xarray as xr
 
 from forecast.fit import Fit
 from forecast.predict import _log_loss_draws, _unique_tokens, group_params, noise_model
-from forecast.stacking import _group_of
+from forecast.studies.stacking import _group_of
 from models import noise
 from models.laws import get_law
 

@@ -78,7 +78,7 @@ from scipy import special
 from models.errors import ConfigError
 from models.laws import LawSpec, get_law
 from models.noise import discrepancy_sd  # moved to models.noise; re-exported here
-from models.priors import PriorSpec
+from models.prior_spec import PriorSpec
 
 OBSERVED = "log_loss"
 #: Name of the shared variable holding the observed log losses.

@@ -65,7 +65,7 @@ import pytensor.tensor as pt
 
 from models.errors import ConfigError
 from models.laws.chinchilla import log_loss
-from models.priors import PriorSpec
+from models.prior_spec import PriorSpec
 
 __all__ = [
     "GENERATION_PRIORS",

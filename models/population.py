@@ -26,7 +26,7 @@ fits observe :math:`a = \beta_f/(\alpha_f + \beta_f)`, the exponent of
 
 The predictive for a new family is :math:`\theta_\mathrm{new} = \mu + \tau z`,
 :math:`z \sim \mathcal N(0, I)`, over posterior draws of :math:`(\mu, \tau)`;
-:func:`predictive_priors` turns its draws into independent :class:`~models.priors.PriorSpec`
+:func:`predictive_priors` turns its draws into independent :class:`~models.prior_spec.PriorSpec`
 marginals for the Chinchilla law.
 """
 
@@ -39,7 +39,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from models.errors import ConfigError
-from models.priors import PriorSpec
+from models.prior_spec import PriorSpec
 
 __all__ = [
     "D_REF",

@@ -1,6 +1,6 @@
 r"""Named prior presets: data built from published fits, every number with its source.
 
-:data:`PRESETS` maps a preset name to the :class:`~models.priors.PriorSpec` of every prior key
+:data:`PRESETS` maps a preset name to the :class:`~models.prior_spec.PriorSpec` of every prior key
 it covers; :data:`PRESET_LAWS` says which laws each preset serves (it covers every key they
 need, which ``tests/test_priors.py`` checks). Centres are the papers' point estimates;
 log-scale coefficients are the natural logs of the published A, B, N_c, D_c. Every spec's
@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 
 from models.laws import LAWS
-from models.priors import PriorSpec
+from models.prior_spec import PriorSpec
 
 __all__ = ["PRESETS", "PRESET_LAWS"]
 

@@ -1,10 +1,11 @@
 r"""Prior specifications and the named presets built from published fits.
 
 A prior is plain data, :class:`PriorSpec` (a PyMC distribution name, its parameters and a
-citation), so configs serialise to JSON and hash stably. :data:`PRESETS` maps a preset name
-to the priors of every key it covers; the preset data and their sources live in
-:mod:`models.presets` and are re-exported here. :func:`resolve_priors` turns a preset name or
-a user mapping into the priors one law needs, and fails loudly on anything it cannot use.
+citation, defined in :mod:`models.prior_spec`), so configs serialise to JSON and hash stably.
+:data:`PRESETS` maps a preset name to the priors of every key it covers; the preset data and
+their sources live in :mod:`models.presets` and are re-exported here. :func:`resolve_priors`
+turns a preset name or a user mapping into the priors one law needs, and fails loudly on
+anything it cannot use.
 
 Keys a law needs (:func:`required_prior_keys`):
 
@@ -37,21 +38,14 @@ Muennighoff et al. 2023, arXiv:2305.16264; Kaplan et al. 2020, arXiv:2001.08361.
 
 from __future__ import annotations
 
-import inspect
 import math
-import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
-
-import pymc as pm
+from typing import Any
 
 from models.errors import ConfigError
 from models.laws import LawSpec, get_law
-
-if TYPE_CHECKING:  # re-exported lazily by __getattr__ below (models.presets imports PriorSpec)
-    from models.presets import PRESET_LAWS, PRESETS
+from models.presets import PRESET_LAWS, PRESETS
+from models.prior_spec import _LOWER_BOUND_DEFAULT, _POSITIVE_SUPPORT, PriorSpec, _distribution
 
 __all__ = [
     "LIKELIHOODS",
@@ -67,213 +61,6 @@ __all__ = [
 LIKELIHOODS = ("normal", "student_t")
 #: Distributions allowed for log-scale coefficients: unbounded, with location ``mu``.
 LOCATION_FAMILIES = ("Normal", "StudentT")
-
-# Distributions whose support lies in (0, inf) whatever their parameters.
-_POSITIVE_SUPPORT = frozenset(
-    {
-        "Beta",
-        "ChiSquared",
-        "Exponential",
-        "Gamma",
-        "HalfCauchy",
-        "HalfNormal",
-        "HalfStudentT",
-        "InverseGamma",
-        "Kumaraswamy",
-        "LogitNormal",
-        "LogNormal",
-        "Pareto",
-        "Wald",
-        "Weibull",
-    }
-)
-# Distributions whose lower bound is a parameter, with PyMC's default for it.
-_LOWER_BOUND_DEFAULT = {"Uniform": 0.0, "TruncatedNormal": -math.inf}
-# Distribution parameters that must be > 0 in every PyMC distribution that has them.
-_SCALE_PARAMS = frozenset({"sigma", "tau", "lam", "b", "nu", "scale"})
-# Shape parameters named alpha/beta that must be > 0 in these distributions.
-_POSITIVE_SHAPES = {d: ("alpha", "beta") for d in ("Gamma", "InverseGamma", "Beta", "Weibull")}
-
-
-def _distribution(dist: str) -> type:
-    obj = getattr(pm, dist, None) if isinstance(dist, str) else None
-    if not (isinstance(obj, type) and issubclass(obj, pm.Distribution)):
-        raise ConfigError(
-            f"unknown distribution {dist!r}: not a PyMC distribution class; use a name such as "
-            f"'Normal', 'TruncatedNormal', 'HalfNormal', 'LogNormal', 'Gamma', 'Uniform', "
-            f"'StudentT' (pymc.{dist} must exist)"
-        )
-    return obj
-
-
-@dataclass(frozen=True)
-class PriorSpec:
-    """A prior as plain data: a PyMC distribution name, its parameters and a citation.
-
-    Parameters
-    ----------
-    dist : str
-        Name of a PyMC distribution class, e.g. ``"TruncatedNormal"``.
-    params : mapping of str to float
-        Keyword arguments of the distribution, in the units of the parameter it describes,
-        e.g. ``{"mu": 0.35, "sigma": 0.1, "lower": 0.0}``. Stored read-only, values as float.
-    source : str, default ""
-        Where the numbers come from (paper and table) and why this width.
-
-    Raises
-    ------
-    ConfigError
-        If ``dist`` is not a PyMC distribution, a parameter name is not accepted by it, a
-        required parameter is missing, a value is not a finite number, a scale is not > 0
-        or ``lower >= upper``.
-
-    Examples
-    --------
-    >>> p = PriorSpec("TruncatedNormal", {"mu": 0.34, "sigma": 0.03, "lower": 0.0})
-    >>> PriorSpec.from_dict(p.to_dict()) == p
-    True
-    """
-
-    dist: str
-    params: Mapping[str, float]
-    source: str = ""
-
-    def __post_init__(self) -> None:
-        cls = _distribution(self.dist)
-        if not isinstance(self.params, Mapping):
-            raise ConfigError(
-                f"prior params must be a mapping of name to number, got {type(self.params)}"
-            )
-        if not isinstance(self.source, str):
-            raise ConfigError(f"prior source must be a string, got {type(self.source)}")
-        values: dict[str, float] = {}
-        for key, value in self.params.items():
-            number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-            if not number or not math.isfinite(value):
-                raise ConfigError(
-                    f"{self.dist} parameter {key!r} must be a finite number, "
-                    f"got {self.params[key]!r}"
-                )
-            values[str(key)] = float(value)
-        signature = inspect.signature(cls.dist).parameters
-        accepted = {
-            n for n, p in signature.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-        }
-        unknown = sorted(set(values) - accepted)
-        if unknown:
-            raise ConfigError(
-                f"{self.dist} does not take parameters {unknown}; it takes {sorted(accepted)}"
-            )
-        needed = sorted(
-            n
-            for n, p in signature.items()
-            if p.default is p.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-        )
-        missing = [n for n in needed if n not in values]
-        if missing:
-            raise ConfigError(f"{self.dist} needs parameters {missing}; got {sorted(values)}")
-        positive = set(_SCALE_PARAMS) | set(_POSITIVE_SHAPES.get(self.dist, ()))
-        bad = sorted(k for k, v in values.items() if k in positive and v <= 0)
-        if bad:
-            raise ConfigError(f"{self.dist} parameters {bad} must be > 0; got {values}")
-        if "lower" in values and "upper" in values and values["lower"] >= values["upper"]:
-            raise ConfigError(f"{self.dist} needs lower < upper; got {values}")
-        object.__setattr__(self, "params", MappingProxyType(values))
-
-    def __hash__(self) -> int:
-        return hash((self.dist, tuple(sorted(self.params.items())), self.source))
-
-    def __reduce__(self):
-        return (type(self), (self.dist, dict(self.params), self.source))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the prior as JSON-ready plain data.
-
-        Returns
-        -------
-        dict
-            ``{"dist": str, "params": {name: float}, "source": str}``.
-
-        Examples
-        --------
-        >>> PriorSpec("HalfNormal", {"sigma": 0.05}).to_dict()
-        {'dist': 'HalfNormal', 'params': {'sigma': 0.05}, 'source': ''}
-        """
-        return {"dist": self.dist, "params": dict(self.params), "source": self.source}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> PriorSpec:
-        """Rebuild a prior from :meth:`to_dict` output.
-
-        Parameters
-        ----------
-        d : mapping
-            With key ``dist`` and optionally ``params`` and ``source``.
-
-        Returns
-        -------
-        PriorSpec
-            The prior, validated.
-
-        Raises
-        ------
-        ConfigError
-            If ``d`` is not a mapping, lacks ``dist``, has other keys, or fails validation.
-
-        Examples
-        --------
-        >>> PriorSpec.from_dict({"dist": "HalfNormal", "params": {"sigma": 1}}).params["sigma"]
-        1.0
-        """
-        if isinstance(d, PriorSpec):
-            return d
-        if not isinstance(d, Mapping):
-            raise ConfigError(f"a prior must be a PriorSpec or a mapping, got {type(d)}")
-        unknown = sorted(set(d) - {"dist", "params", "source"})
-        if unknown or "dist" not in d:
-            raise ConfigError(
-                f"a prior mapping needs key 'dist' and may have 'params', 'source'; "
-                f"got keys {sorted(d)}"
-            )
-        return cls(d["dist"], d.get("params", {}), d.get("source", ""))
-
-    def to_pymc(self, name: str, **extra: Any) -> Any:
-        """Create the random variable inside the current ``pm.Model`` context.
-
-        Parameters
-        ----------
-        name : str
-            Name of the variable in the model.
-        **extra
-            Further keyword arguments of the distribution, e.g. ``dims="group"``.
-
-        Returns
-        -------
-        TensorVariable
-            The new random variable.
-
-        Examples
-        --------
-        >>> with pm.Model():
-        ...     x = PriorSpec("HalfNormal", {"sigma": 0.05}).to_pymc("sigma")
-        >>> x.name
-        'sigma'
-        """
-        return getattr(pm, self.dist)(name, **self.params, **extra)
-
-
-def __getattr__(name: str) -> Any:
-    """Re-export the preset data of :mod:`models.presets` (``PRESETS``, ``PRESET_LAWS``).
-
-    The presets are built from :class:`PriorSpec`, so :mod:`models.presets` imports this
-    module; importing it back lazily keeps ``from models.priors import PRESETS`` working
-    whichever of the two modules is imported first.
-    """
-    if name in ("PRESETS", "PRESET_LAWS"):
-        from models import presets
-
-        return getattr(presets, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def required_prior_keys(law: str, likelihood: str = "normal") -> tuple[str, ...]:
@@ -390,8 +177,6 @@ def resolve_priors(
     >>> p["E"].dist, round(p["alpha"].params["mu"], 4)
     ('HalfNormal', 0.3478)
     """
-    from models.presets import PRESETS
-
     spec = get_law(law)
     required = required_prior_keys(law, likelihood)
     allowed = required_prior_keys(law, "student_t")

@@ -43,7 +43,7 @@ import numpy as np
 import pymc as pm
 
 from models.errors import ConfigError
-from models.priors import PriorSpec
+from models.prior_spec import PriorSpec
 
 __all__ = ["TREND_PRIORS", "build_trend_model", "trend_log10_tokens", "year_reaching"]
 

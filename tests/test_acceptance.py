@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from forecast import FitConfig, SamplerConfig, fit, load_dataset
-from forecast.joint import SHARED_EXPONENTS_POOLED
+from forecast.data.joint import SHARED_EXPONENTS_POOLED
 
 #: Besiroglu et al. 2024 95% bootstrap intervals (published_fits.csv).
 BESIROGLU_95 = {"E": (1.769, 1.871), "alpha": (0.317, 0.373), "beta": (0.331, 0.415)}

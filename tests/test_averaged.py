@@ -221,7 +221,7 @@ def test_an_edited_weight_or_component_is_refused(stack, tmp_path):
 def test_fit_averaged_weighs_by_leave_future_out_on_the_given_runs(synthetic_runs, monkeypatch):
     from conftest import SMALL_SAMPLER
 
-    import forecast.stacking as stacking
+    import forecast.studies.stacking as stacking
 
     seen = []
     original = stacking.lfo_weights
@@ -252,9 +252,9 @@ def test_fit_averaged_weighs_by_leave_future_out_on_the_given_runs(synthetic_run
 def test_backtest_scores_the_same_averaged_posterior_an_analyst_gets(synthetic_runs, monkeypatch):
     from conftest import SMALL_SAMPLER
 
-    import forecast.stacking as stacking
+    import forecast.studies.stacking as stacking
 
-    bt = importlib.import_module("forecast.backtest")  # forecast.backtest is also a function
+    bt = importlib.import_module("forecast.studies.backtest")  # the module, not the function
     made, trained = [], []
     original_fit, original_lfo = bt.fit_averaged, stacking.lfo_weights
 

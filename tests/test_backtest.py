@@ -12,9 +12,9 @@ import pytest
 import xarray as xr
 from scipy import stats
 
-from forecast.backtest import score_draws, split_runs, summarise
 from forecast.errors import ConfigError, ConvergenceWarning
-from forecast.stacking import stack_draws, stacking_weights
+from forecast.studies.backtest import score_draws, split_runs, summarise
+from forecast.studies.stacking import stack_draws, stacking_weights
 
 
 def _normal_draws(mu, sd, n=20000, seed=0):
@@ -159,7 +159,7 @@ def test_stacking_weights_maximise_the_mixture_log_score():
 
 
 def test_loo_comparison_and_predictive_density_on_the_shared_fit(small_fit, synthetic_runs):
-    from forecast.stacking import compare_fits, log_predictive_density, predict_runs
+    from forecast.studies.stacking import compare_fits, log_predictive_density, predict_runs
 
     table = compare_fits({"a": small_fit, "b": small_fit})
     assert list(table["model"].values) == ["a", "b"]
@@ -212,7 +212,7 @@ def test_discrepancy_widens_predictions_with_distance_and_round_trips(tmp_path, 
 def test_small_chinchilla_backtest_through_the_cli(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    import forecast.baseline as baseline
+    import forecast.studies.baseline as baseline
     from forecast import _idata
     from forecast.cli import app
 
@@ -251,9 +251,9 @@ def test_repeated_data_backtest_predicts_multi_epoch_runs(monkeypatch):
     # runs repeated 2-59 times over >= 1e9 unique tokens (bench/backtest.py runs all of them).
     from conftest import SMALL_SAMPLER
 
-    import forecast.baseline as baseline
+    import forecast.studies.baseline as baseline
     from forecast import FitConfig, load_dataset
-    from forecast.backtest import backtest
+    from forecast.studies.backtest import backtest
 
     monkeypatch.setattr(baseline, "GRID", baseline.GRID[::30])  # 150 of the 4500 starts
     runs = load_dataset("datablations")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.optimize import approx_fprime
 
-from forecast.baseline import (
+from forecast.studies.baseline import (
     GRID,
     HUBER_DELTA,
     PARAMS,

@@ -1,4 +1,4 @@
-"""forecast.catalog: bundled datasets are discovered, checksummed and validated."""
+"""forecast.data.catalog: bundled datasets are discovered, checksummed and validated."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast import catalog
-from forecast.catalog import list_datasets, load_dataset
-from forecast.data import load_runs
+from forecast.data import catalog
+from forecast.data.catalog import list_datasets, load_dataset
+from forecast.data.runs import load_runs
 from forecast.errors import ConfigError, DataError
 
 DATA = Path(__file__).parent / "data"

@@ -18,8 +18,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from forecast import _idata, cli, list_datasets, load, save
+from forecast import _idata, list_datasets, load, save
 from forecast.cli import app
+from forecast.cli import fitting as cli_fitting
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}  # rich tables as wide as they need
@@ -137,7 +138,7 @@ def test_sampler_trouble_is_reported(ill_posed):
 def test_strict_exits_3_and_writes_nothing(ill_posed, tmp_path, monkeypatch):
     _, out = ill_posed
     failed = load(out)  # the real failed posterior, returned without sampling again
-    monkeypatch.setattr(cli, "run_fit", lambda runs, *, config, strict: failed)
+    monkeypatch.setattr(cli_fitting, "run_fit", lambda runs, *, config, strict: failed)
     data = tmp_path / "runs.csv"
     data.write_text(ILL_POSED)
     target = tmp_path / "strict.nc"
@@ -235,7 +236,7 @@ def test_fit_never_overwrites_without_force(small_fit, csv_file, tmp_path, monke
         calls.append(config)
         return small_fit
 
-    monkeypatch.setattr(cli, "run_fit", stub)
+    monkeypatch.setattr(cli_fitting, "run_fit", stub)
     out, figure = tmp_path / "fit.nc", tmp_path / "fit.png"
     for existing in (out, figure):  # either output alone blocks the command
         existing.write_bytes(b"precious")
@@ -311,7 +312,7 @@ def test_pooled_with_an_unknown_name_exits_2_before_sampling(
     command, csv_file, tmp_path, monkeypatch
 ):
     data = csv_file("N,D,loss\n7e7,1.4e9,3.4\n4e8,8e9,2.95\n")
-    monkeypatch.setattr(cli, "run_fit", lambda *a, **k: pytest.fail("sampled"))
+    monkeypatch.setattr(cli_fitting, "run_fit", lambda *a, **k: pytest.fail("sampled"))
     extra = ["--split", "N<1e8"] if command == "backtest" else []
     out = tmp_path / ("report" if command == "report" else "out.nc")
     result = invoke(command, data, *extra, "--pooled", "E,gamma", "--out", out)
@@ -493,6 +494,6 @@ def test_an_unknown_format_is_a_one_line_error(command, tmp_path, monkeypatch):
 def test_bad_names_and_lists_are_one_line_errors(args, fragment, posterior, tmp_path, monkeypatch):
     """Values the parser cannot judge alone (names, lists, combinations) fail as cleanly."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "run_fit", lambda *a, **k: pytest.fail("sampled"))
+    monkeypatch.setattr(cli_fitting, "run_fit", lambda *a, **k: pytest.fail("sampled"))
     text = one_line_error(invoke(*[str(posterior) if a == "{posterior}" else a for a in args]), 2)
     assert fragment in text, text

@@ -1,4 +1,4 @@
-"""forecast.data: reading and validating runs tables; every failure is one located DataError."""
+"""forecast.data.runs: reading and validating runs tables; each failure is one located DataError."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forecast.data import MAX_LOSS, REQUIRED_COLUMNS, load_runs, validate_runs
+from forecast.data.runs import MAX_LOSS, REQUIRED_COLUMNS, load_runs, validate_runs
 from forecast.errors import ConfigError, DataError
 
 GOOD = [

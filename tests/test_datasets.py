@@ -2,7 +2,7 @@
 
 Covers the folders built by ``scripts/datasets/{olmo_ladder,datablations,gpt3,opt,olmo1,
 epoch_notable,published_fits}.py``. Every runs dataset is read twice: as plain CSV with
-pandas, and through :func:`forecast.catalog.load_dataset` (checksum + schema validation).
+pandas, and through :func:`forecast.data.catalog.load_dataset` (checksum + schema validation).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast._frontier import validate_frontier
-from forecast.catalog import list_datasets, load_dataset
+from forecast.data.catalog import list_datasets, load_dataset
+from forecast.data.published_models import validate_frontier
 from forecast.errors import DataError
 
 DATA = Path(__file__).resolve().parents[1] / "forecast" / "_data"
@@ -445,7 +445,7 @@ def test_published_fits_validator_rejects_bad_rows(column, value, message):
 def test_published_fits_sha256_checked_on_load(tmp_path, monkeypatch):
     import shutil
 
-    import forecast.catalog as catalog
+    import forecast.data.catalog as catalog
 
     root = tmp_path / "_data"
     shutil.copytree(DATA / "published_fits", root / "published_fits")

@@ -11,7 +11,10 @@ from typer.testing import CliRunner
 
 from forecast import ConfigError, DataError, save, simulate, suggest_runs, update
 from forecast.cli import app
-from forecast.design import (
+from forecast.errors import ConvergenceWarning
+from forecast.fit import Fit, _idata
+from forecast.plots import plot_suggestions, plot_update
+from forecast.studies.design import (
     MIN_ESS,
     WeightCollapseWarning,
     _linear_gaussian_variance,
@@ -20,9 +23,6 @@ from forecast.design import (
     reweighted_variances,
     target_draws,
 )
-from forecast.errors import ConvergenceWarning
-from forecast.fit import Fit, _idata
-from forecast.plots import plot_suggestions, plot_update
 from models.laws import chinchilla
 
 

@@ -21,6 +21,7 @@ from forecast import (
     load_dataset,
     save,
 )
+from forecast.dataset_trend import select_trend_rows
 from forecast.errors import ConvergenceWarning, ExtrapolationWarning
 from forecast.exhaustion import (
     DEFAULT_SCENARIOS,
@@ -29,7 +30,6 @@ from forecast.exhaustion import (
     _r_d_star,
     _repeat_penalty,
 )
-from forecast.trend import select_trend_rows
 from models.laws import chinchilla, data_constrained
 from models.trend import build_trend_model, trend_log10_tokens, year_reaching
 

@@ -170,7 +170,7 @@ def test_broken_law_recovers_a_break_inside_the_runs():
     Besiroglu et al.): the broken law finds the ratio, the plot shows it."""
     from forecast import load_dataset
     from forecast.plots import plot_exponents
-    from forecast.simulate import ladder, simulate
+    from forecast.studies.simulate import ladder, simulate
 
     truth = {"E": 1.82, "A": 482.0, "alpha": 0.30, "B": 2085.0, "beta": 0.366}
     truth |= {"alpha_ratio": 1.6, "log_N_break": np.log(1e9), "beta_ratio": 1.0}

@@ -5,7 +5,7 @@ import pytest
 from conftest import fit_quietly
 
 from forecast import ConfigError, FitConfig, SamplerConfig, load_dataset, load_runs
-from forecast.joint import (
+from forecast.data.joint import (
     FRONTIER_FAMILIES,
     SHARED_EXPONENTS_POOLED,
     SMALL_RUNS,

@@ -22,7 +22,7 @@ from pymc.initial_point import make_initial_point_fn
 
 from forecast import _idata
 from forecast.config import FitConfig
-from forecast.data import load_runs
+from forecast.data.runs import load_runs
 from forecast.fit import Fit, make_model
 from forecast.predict import predict, predict_summary
 from models.build import initial_values

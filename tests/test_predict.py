@@ -7,7 +7,7 @@ from conftest import SMALL_SAMPLER, fit_quietly
 
 from forecast import load_dataset, predict
 from forecast.predict import group_params
-from forecast.stacking import predict_runs
+from forecast.studies.stacking import predict_runs
 from models.laws import chinchilla, data_constrained
 
 

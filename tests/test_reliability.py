@@ -44,9 +44,10 @@ import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forecast import _idata, catalog, load, predict, predict_summary, save
-from forecast._frontier import validate_frontier
-from forecast.data import load_runs, validate_runs
+from forecast import _idata, load, predict, predict_summary, save
+from forecast.data import catalog
+from forecast.data.published_models import validate_frontier
+from forecast.data.runs import load_runs, validate_runs
 from forecast.errors import ConfigError, DataError, IncompatibleFileError
 
 #: The module (``forecast.predict`` as an attribute is the function of that name).

@@ -28,8 +28,8 @@ from forecast import _idata
 from forecast.cli import app
 from forecast.errors import ConfigError
 from forecast.plots import plot_sensitivity_heatmap, plot_tornado
-from forecast.sensitivity import STUDY_FILE, axis_effects, run_task, sensitivity
-from forecast.study import load_study, plan
+from forecast.studies.sensitivity import STUDY_FILE, axis_effects, run_task, sensitivity
+from forecast.studies.sensitivity_plan import load_study, plan
 from models.laws import chinchilla
 
 ROOT = Path(__file__).resolve().parents[1]

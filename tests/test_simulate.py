@@ -12,7 +12,7 @@ from forecast import ConfigError, DataError, FitConfig, SamplerConfig, ladder, s
 from forecast.cli import app
 from forecast.errors import ConvergenceWarning
 from forecast.plots import plot_sbc
-from forecast.simulate import BESIROGLU_2024, _check_sbc_params, _ranks
+from forecast.studies.simulate import BESIROGLU_2024, _check_sbc_params, _ranks
 from models.laws import chinchilla, data_constrained
 
 TRUTH = {"E": 1.8, "A": 480.0, "alpha": 0.35, "B": 2000.0, "beta": 0.37}

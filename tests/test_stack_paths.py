@@ -158,7 +158,7 @@ def test_posterior_mixture_names_the_caller_when_a_component_lacks_a_variable(st
 
 # ------------------------------------------------------------------ design
 def test_suggest_runs_of_a_stack_uses_the_mixture_predictive(stack):
-    from forecast.design import candidate_predictive, target_draws
+    from forecast.studies.design import candidate_predictive, target_draws
 
     cands = {"N": [3e8, 1e9], "D": [6e9, 2e10]}
     import pandas as pd
@@ -193,7 +193,7 @@ def test_student_t_with_infinite_degrees_of_freedom_is_the_normal():
 
 
 def test_update_of_a_stack_refits_every_component_and_reweighs_alike(stack, monkeypatch):
-    import forecast.design as design
+    import forecast.studies.design as design
 
     calls = []
     monkeypatch.setattr(design, "fit_averaged", lambda *a, **k: calls.append((a, k)) or "new")

@@ -13,7 +13,7 @@ works from a source checkout and from an installed wheel alike, and adding a dat
 no code change. Every load recomputes the SHA-256 of each listed file and compares it with
 ``meta.json``: a bundled table that was edited by hand or corrupted is refused rather than
 silently fitted. How a table is parsed and validated depends on its ``kind``: kind
-``"runs"`` goes through :func:`forecast.data.load_runs`; every other kind is checksummed
+``"runs"`` goes through :func:`forecast.data.runs.load_runs`; every other kind is checksummed
 and parsed only, until it gets its own validator (one function in ``_KIND_LOADERS``).
 """
 
@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from forecast._frontier import validate_frontier
-from forecast.data import load_runs, validate_runs
+from forecast.data.published_models import validate_frontier
+from forecast.data.runs import load_runs, validate_runs
 from forecast.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def _verified_bytes(name: str, fname: str, expected: str) -> bytes:
 
 
 def _load_runs_kind(data: bytes, shown: str, meta: Mapping) -> pd.DataFrame:
-    """Kind ``"runs"``: the tidy runs schema, validated by :func:`forecast.data.load_runs`."""
+    """Kind ``"runs"``: the tidy runs schema, validated by :func:`forecast.data.runs.load_runs`."""
     buffer = io.BytesIO(data)
     buffer.name = shown
     runs = load_runs(buffer)
@@ -158,7 +158,7 @@ def load_dataset(name: str, *, table: str | None = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        For kind ``"runs"``, the tidy runs table of :func:`forecast.data.load_runs`
+        For kind ``"runs"``, the tidy runs table of :func:`forecast.data.runs.load_runs`
         (``N`` parameters, ``D`` tokens, ``loss`` nats/token, ...), RangeIndex. For other
         kinds, the parsed ``runs.csv``, or the first file listed in ``meta.json`` when
         there is none (see the dataset's ``SOURCE.md`` for its columns and units); with

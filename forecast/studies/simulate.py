@@ -16,7 +16,7 @@ Why these choices
 * **Noise on log loss.** The model's likelihood is on :math:`\log L`, so the simulator
   adds the same noise there: relative errors, Normal or Student-t.
 * **Rejection on the data only.** Weak priors put some mass on losses no language model
-  has (above 20 nats/token, which :func:`~forecast.data.load_runs` rejects, or outside a
+  has (above 20 nats/token, which :func:`~forecast.data.runs.load_runs` rejects, or outside a
   user ``loss_range``). :func:`sbc` skips those prior draws. Conditioning on an event of
   the *data* leaves the posterior given the data unchanged, so the ranks stay uniform;
   the truth is then drawn from the prior restricted to plausible ladders.
@@ -42,7 +42,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast.config import FitConfig
-from forecast.data import MAX_LOSS, load_runs
+from forecast.data.runs import MAX_LOSS, load_runs
 from forecast.errors import ConfigError, DataError
 from forecast.fit import SINGLE_GROUP, prior_predictive, sample_replicates
 from forecast.intervals import eti
@@ -219,7 +219,7 @@ def simulate(
     Returns
     -------
     pandas.DataFrame
-        A validated runs table (:func:`forecast.data.load_runs`): ``N`` (parameters),
+        A validated runs table (:func:`forecast.data.runs.load_runs`): ``N`` (parameters),
         ``D`` (tokens), ``loss`` (nats/token), ``group`` when the design has one,
         ``run_id`` (``sim-0000`` …), ``unique_tokens`` (tokens; for laws that use it or
         when the design gives it) and ``source = "simulated"``.

@@ -14,7 +14,7 @@ subset (``[[configurations]]``, each a few axis values on top of the baseline).
 ``FitConfig``, the runs it fits and a content hash (fit config + those runs + the summary
 settings) that names its result file. A configuration that cannot be built (an unknown law,
 a preset that does not serve the law, an empty subset) is returned with its ``error`` set,
-so one bad cell never stops a study. :mod:`forecast.sensitivity` runs the plan;
+so one bad cell never stops a study. :mod:`forecast.studies.sensitivity` runs the plan;
 :func:`axis_effects` ranks the axes of its result (the bars of a tornado plot).
 
 Prior scale: the factor multiplies ``sigma`` of the priors of the law's parameters that are
@@ -159,8 +159,8 @@ def _read_mapping(path: Path) -> dict:
 
 
 def _load_runs(data: Mapping, base: Path | None) -> tuple[pd.DataFrame, str]:
-    from forecast.catalog import load_dataset
-    from forecast.data import load_runs
+    from forecast.data.catalog import load_dataset
+    from forecast.data.runs import load_runs
 
     if ("dataset" in data) == ("runs" in data):
         raise ConfigError("a study names exactly one of 'dataset' (bundled) or 'runs' (CSV)")

@@ -1,8 +1,9 @@
 """What every CLI command shares: the typer app, the consoles, exit codes and helpers.
 
-The commands live in :mod:`forecast.cli` (fit, inspect, datasets, exhaustion, forecast,
-report) and :mod:`forecast.cli_studies` (sensitivity, simulate, suggest, backtest); both
-register on the one :data:`app` defined here. Errors a user can fix end a command with a
+The commands live in :mod:`forecast.cli.fitting` (fit, inspect, datasets),
+:mod:`forecast.cli.forecasting` (exhaustion, forecast, report) and
+:mod:`forecast.cli.studies` (sensitivity, simulate, suggest, backtest); all register on the
+one :data:`app` defined here. Errors a user can fix end a command with a
 one-line message and a non-zero exit code, not a traceback (see :func:`_guard`); so does a
 bad option value: numeric options are parsed by the validators below (finite, positive,
 in range), and the app's group prints any usage error on one line (:class:`_OneLineErrors`).
@@ -27,8 +28,9 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
-from forecast.catalog import load_dataset
+from forecast.averaged import Stack
 from forecast.config import RECIPES, FitConfig, SamplerConfig
+from forecast.data.catalog import load_dataset
 from forecast.diagnostics import failures
 from forecast.errors import (
     ConfigError,
@@ -403,7 +405,7 @@ def _runs_source(data: Path | None, dataset: str | None, query: str | None):
     if (data is None) == (dataset is None):
         raise ConfigError("give exactly one of DATA (a CSV path) or --dataset NAME")
     if data is not None:
-        from forecast.data import load_runs
+        from forecast.data.runs import load_runs
 
         runs = load_runs(data)
     else:
@@ -522,3 +524,79 @@ def _fit_config(
         seed=seed,
         discrepancy=discrepancy,
     )
+
+
+def _describe(result) -> str:
+    """Say which kind of result a command read or made: a fit or an averaged posterior."""
+    if not isinstance(result, Stack):
+        return f"a fit (law {result.config.law}, likelihood {result.config.likelihood})"
+    weights = ", ".join(
+        f"{n} {w:.3f}" for n, w in zip(result.names, result.weights.values, strict=True)
+    )
+    return (
+        f"an averaged posterior of {len(result.names)} components "
+        f"({weights}; {result.method} weights)"
+    )
+
+
+def _failures(result) -> list[str]:
+    """Failed convergence checks of a fit, or of each weighted component of a stack."""
+    if not isinstance(result, Stack):
+        return failures(result.diagnostics)
+    return [
+        f"component {name}: " + "; ".join(failures(part.diagnostics))
+        for name, part in result.components.items()
+        if not part.converged
+    ]
+
+
+def _print_result(result, fmt: str) -> None:
+    """Diagnostics of a fit; of a stack, its components and weights, then each one's."""
+    if not isinstance(result, Stack):
+        _print_diagnostics(result.diagnostics, fmt)
+        return
+    table = pd.DataFrame(
+        {
+            "component": result.names,
+            "weight": result.weights.values,
+            "likelihood": [f.config.likelihood for f in result.components.values()],
+            "discrepancy": [str(f.config.discrepancy or "-") for f in result.components.values()],
+            "diagnostics": [
+                "PASSED" if f.converged else "FAILED" for f in result.components.values()
+            ],
+        }
+    )
+    if fmt != "table":  # one table on stdout: every component's diagnostics, by component
+        frames = []
+        for name, part in result.components.items():
+            frame = part.diagnostics.to_dataframe().rename_axis("parameter").reset_index()
+            frames.append(
+                frame[["parameter", "r_hat", "ess_bulk", "ess_tail"]].assign(
+                    component=name, weight=float(result.weights.sel(component=name))
+                )
+            )
+        data = pd.concat(frames, ignore_index=True)
+        _print_table(data[["component", "weight", *data.columns[:4]]], fmt, title="")
+        return
+    _print_table(
+        table,
+        fmt,
+        cells=table.assign(weight=table["weight"].map("{:.3f}".format)),
+        title=f"averaged posterior: {len(result.names)} components",
+        caption=f"{result.method} weights; draws mixed in proportion, seed {result.seed}",
+        keys=["component"],
+        right=["weight"],
+    )
+    for name, part in result.components.items():
+        console.print(f"[bold]component {name}[/]", highlight=False)
+        _print_diagnostics(part.diagnostics, fmt)
+
+
+def _check_recipe(ctx: typer.Context, recipe: str | None) -> None:
+    """Refuse --recipe with --likelihood: the recipe sets each component's likelihood."""
+    source = ctx.get_parameter_source("likelihood")
+    if recipe is not None and source is not None and source.name == "COMMANDLINE":
+        raise ConfigError(
+            f"--recipe {recipe} sets the likelihood of each component "
+            f"({', '.join(RECIPES[recipe])}); leave out --likelihood"
+        )

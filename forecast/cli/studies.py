@@ -1,6 +1,6 @@
 """CLI commands that plan and study fits: sensitivity, simulate, suggest and backtest.
 
-They register on the app of :mod:`forecast._cli_common`; :mod:`forecast.cli`, the entry
+They register on the app of :mod:`forecast.cli._common`; :mod:`forecast.cli`, the entry
 point, imports this module so they are part of ``scaling-forecast``.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from forecast._cli_common import (
+from forecast.cli._common import (
     DATA,
     DATASET,
     EXIT_INPUT,
@@ -56,8 +56,8 @@ def sensitivity_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from forecast.plots import plot_sensitivity_heatmap, plot_tornado
-    from forecast.sensitivity import STUDY_FILE, axis_effects, sensitivity
-    from forecast.study import load_study
+    from forecast.studies.sensitivity import STUDY_FILE, axis_effects, sensitivity
+    from forecast.studies.sensitivity_plan import load_study
 
     say = _messages(fmt)
     spec = _guard(lambda: load_study(study))
@@ -149,7 +149,7 @@ def simulate_command(
     force: bool = typer.Option(False, help="Replace existing outputs."),
 ) -> None:
     """Simulate training runs from a known law (a ladder of sizes x tokens/param, or a CSV)."""
-    from forecast.simulate import BESIROGLU_2024, ladder, simulate
+    from forecast.studies.simulate import BESIROGLU_2024, ladder, simulate
 
     _check_outputs([out], force)
 
@@ -188,7 +188,7 @@ def suggest_command(
     fmt: str = FORMAT,
 ) -> None:
     """Rank candidate runs by expected reduction of the forecast's variance per FLOP."""
-    from forecast.design import suggest_runs
+    from forecast.studies.design import suggest_runs
 
     _check_outputs([p for p in (out, figure) if p is not None], force)
     result = _guard(lambda: load(posterior))
@@ -268,8 +268,8 @@ def backtest_command(
 ) -> None:
     """Fit the runs selected by --split, predict the rest; print coverage, error and CRPS."""
     from forecast._idata import dataset_to_netcdf
-    from forecast.backtest import backtest
     from forecast.plots import plot_calibration
+    from forecast.studies.backtest import backtest
 
     _check_outputs([out, out.with_suffix(".png")], force)
     disc = None if discrepancy == "none" else discrepancy

@@ -29,7 +29,7 @@ import xarray as xr
 from forecast import _idata
 from forecast.averaged import Stack, mixes_draws
 from forecast.config import FitConfig, recipe_configs
-from forecast.data import load_runs
+from forecast.data.runs import load_runs
 from forecast.errors import ConfigError
 from forecast.fit import Fit, fit
 from forecast.predict import flat_draws, noise_model, predict

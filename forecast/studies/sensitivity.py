@@ -1,11 +1,12 @@
 r"""Run a sensitivity study on Dask: how much the 10T forecast depends on its choices.
 
-:func:`sensitivity` fits every configuration of a study (see :mod:`forecast.study` for the
-study file and its axes) and summarises each at ``N`` parameters (default 1e13) with the
-compute-optimal token count: loss median and interval, tokens per parameter, P(the tokens
-needed exceed the stock of text), sampler diagnostics, and power-scaling sensitivity per
-parameter — prior sensitivity without refitting (Kallioinen et al. 2024), from the log prior
-and log likelihood every fit stores. :func:`axis_effects` ranks the axes for a tornado plot.
+:func:`sensitivity` fits every configuration of a study (see
+:mod:`forecast.studies.sensitivity_plan` for the study file and its axes) and summarises each at
+``N`` parameters (default 1e13) with the compute-optimal token count: loss median and interval,
+tokens per parameter, P(the tokens needed exceed the stock of text), sampler diagnostics, and
+power-scaling sensitivity per parameter — prior sensitivity without refitting (Kallioinen et al.
+2024), from the log prior and log likelihood every fit stores. :func:`axis_effects` ranks the
+axes for a tornado plot.
 
 Why it is built this way
 ------------------------
@@ -49,7 +50,7 @@ from forecast.errors import ConfigError, ConvergenceWarning, ExtrapolationWarnin
 from forecast.fit import fit, package_versions
 from forecast.intervals import eti
 from forecast.io import write_atomic
-from forecast.study import (
+from forecast.studies.sensitivity_plan import (
     AXES,
     SUMMARY_VERSION,
     Configuration,
@@ -204,11 +205,11 @@ def fit_trend_task(sampler: Mapping, seed: int) -> xr.Dataset:
     Returns
     -------
     xarray.Dataset
-        :func:`forecast.trend.fit_dataset_trend` on the bundled ``epoch_notable`` table,
+        :func:`forecast.dataset_trend.fit_dataset_trend` on the bundled ``epoch_notable`` table,
         or an empty Dataset whose attrs ``error`` says why it failed.
     """
-    from forecast.catalog import load_dataset
-    from forecast.trend import fit_dataset_trend
+    from forecast.data.catalog import load_dataset
+    from forecast.dataset_trend import fit_dataset_trend
 
     try:
         with warnings.catch_warnings():

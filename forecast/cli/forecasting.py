@@ -1,34 +1,24 @@
-"""Command-line interface: parse arguments, call one public function, print or save.
+"""CLI commands that read a posterior: exhaustion, forecast and report.
 
 No logic lives here. Errors a user can fix (bad data, bad config, an existing output,
 an incompatible file) end the command with a one-line message and a non-zero exit code,
-not a traceback. Outputs are never overwritten without ``--force``.
-
-This module is the entry point (``scaling-forecast``) and holds the commands that fit a
-posterior and read one: fit, inspect, datasets, exhaustion, forecast and report. The app,
-the consoles and the shared helpers live in :mod:`forecast._cli_common`; the planning and
-study commands (sensitivity, simulate, suggest, backtest) in :mod:`forecast.cli_studies`,
-imported here so that they register.
+not a traceback. Outputs are never overwritten without ``--force``. The commands register
+on the app of :mod:`forecast.cli._common`; :mod:`forecast.cli` imports this module.
 """
 
 from __future__ import annotations
 
-import json
-import sys
-import warnings
 from pathlib import Path
 
 import pandas as pd
 import typer
 
-from forecast._cli_common import (  # noqa: F401  (helpers stay importable from forecast.cli)
+from forecast.cli._common import (
     CHAINS,
     CI_PROB,
     DATA,
     DATASET,
     DRAWS,
-    EXIT_CONVERGENCE,
-    EXIT_INPUT,
     FLOP,
     FORMAT,
     GROUPS,
@@ -47,247 +37,22 @@ from forecast._cli_common import (  # noqa: F401  (helpers stay importable from 
     WEIGHTS,
     _check_group,
     _check_outputs,
+    _check_recipe,
     _command_fit_config,
-    _fail,
-    _fit_config,
-    _floats,
+    _describe,
     _guard,
     _messages,
-    _named_values,
     _number,
-    _print_diagnostics,
     _print_extrapolation,
+    _print_result,
     _print_table,
     _quiet_extrapolation,
     _runs_source,
     app,
-    console,
-    err_console,
 )
-from forecast.averaged import Stack
-from forecast.catalog import list_datasets, load_dataset
-from forecast.config import RECIPES
-from forecast.diagnostics import failures
-from forecast.errors import ConfigError, ConvergenceError, ConvergenceWarning
-from forecast.fit import fit as run_fit
+from forecast.data.catalog import load_dataset
 from forecast.fit import group_labels
-from forecast.io import load, save, write_atomic
-from forecast.stacking import fit_averaged
-
-
-def _describe(result) -> str:
-    """Say which kind of result a command read or made: a fit or an averaged posterior."""
-    if not isinstance(result, Stack):
-        return f"a fit (law {result.config.law}, likelihood {result.config.likelihood})"
-    weights = ", ".join(
-        f"{n} {w:.3f}" for n, w in zip(result.names, result.weights.values, strict=True)
-    )
-    return (
-        f"an averaged posterior of {len(result.names)} components "
-        f"({weights}; {result.method} weights)"
-    )
-
-
-def _failures(result) -> list[str]:
-    """Failed convergence checks of a fit, or of each weighted component of a stack."""
-    if not isinstance(result, Stack):
-        return failures(result.diagnostics)
-    return [
-        f"component {name}: " + "; ".join(failures(part.diagnostics))
-        for name, part in result.components.items()
-        if not part.converged
-    ]
-
-
-def _print_result(result, fmt: str) -> None:
-    """Diagnostics of a fit; of a stack, its components and weights, then each one's."""
-    if not isinstance(result, Stack):
-        _print_diagnostics(result.diagnostics, fmt)
-        return
-    table = pd.DataFrame(
-        {
-            "component": result.names,
-            "weight": result.weights.values,
-            "likelihood": [f.config.likelihood for f in result.components.values()],
-            "discrepancy": [str(f.config.discrepancy or "-") for f in result.components.values()],
-            "diagnostics": [
-                "PASSED" if f.converged else "FAILED" for f in result.components.values()
-            ],
-        }
-    )
-    if fmt != "table":  # one table on stdout: every component's diagnostics, by component
-        frames = []
-        for name, part in result.components.items():
-            frame = part.diagnostics.to_dataframe().rename_axis("parameter").reset_index()
-            frames.append(
-                frame[["parameter", "r_hat", "ess_bulk", "ess_tail"]].assign(
-                    component=name, weight=float(result.weights.sel(component=name))
-                )
-            )
-        data = pd.concat(frames, ignore_index=True)
-        _print_table(data[["component", "weight", *data.columns[:4]]], fmt, title="")
-        return
-    _print_table(
-        table,
-        fmt,
-        cells=table.assign(weight=table["weight"].map("{:.3f}".format)),
-        title=f"averaged posterior: {len(result.names)} components",
-        caption=f"{result.method} weights; draws mixed in proportion, seed {result.seed}",
-        keys=["component"],
-        right=["weight"],
-    )
-    for name, part in result.components.items():
-        console.print(f"[bold]component {name}[/]", highlight=False)
-        _print_diagnostics(part.diagnostics, fmt)
-
-
-def _check_recipe(ctx: typer.Context, recipe: str | None) -> None:
-    """Refuse --recipe with --likelihood: the recipe sets each component's likelihood."""
-    source = ctx.get_parameter_source("likelihood")
-    if recipe is not None and source is not None and source.name == "COMMANDLINE":
-        raise ConfigError(
-            f"--recipe {recipe} sets the likelihood of each component "
-            f"({', '.join(RECIPES[recipe])}); leave out --likelihood"
-        )
-
-
-@app.command("fit")
-def fit_command(
-    ctx: typer.Context,
-    data: Path = DATA,
-    dataset: str = DATASET,
-    query: str = typer.Option(
-        None, help="pandas query selecting runs, e.g. \"eval_set == 'c4_val'\"."
-    ),
-    law: str = LAW,
-    priors: str = PRIORS,
-    groups: str = GROUPS,
-    pooled: str = POOLED,
-    likelihood: str = LIKELIHOOD,
-    recipe: str = RECIPE,
-    weights: str = WEIGHTS,
-    sampler: str = SAMPLER,
-    draws: int = DRAWS,
-    tune: int = TUNE,
-    chains: int = CHAINS,
-    seed: int = SEED,
-    out: Path = typer.Option(Path("fit.nc"), help="NetCDF posterior to write."),
-    figure: Path = typer.Option(None, help="Figure to write (default: OUT with .png)."),
-    force: bool = typer.Option(False, help="Replace existing outputs."),
-    strict: bool = typer.Option(
-        False, help="When diagnostics fail, write nothing and exit 3 (default: warn)."
-    ),
-    fmt: str = FORMAT,
-) -> None:
-    """Fit a hierarchical scaling law; write the posterior (NetCDF) and a figure.
-
-    Prints the sampler diagnostics (``--format csv|json``: as data on stdout). With
-    ``--recipe`` it fits every component of the recipe, weighs them (``--weights``) and
-    writes the averaged posterior, all components in one file.
-    """
-    options = dict(locals())
-    say = _messages(fmt)
-    figure = figure or out.with_suffix(".png")
-    _check_outputs([out, figure], force)
-    _guard(lambda: _check_recipe(ctx, recipe))
-
-    def work():
-        runs = _runs_source(data, dataset, query)
-        config = _command_fit_config(options)
-        say.print(f"fitting {len(runs)} runs, law={law}, priors={priors}, groups={groups or '-'}")
-        if recipe is not None:
-            say.print(
-                f"recipe {recipe}: components {', '.join(RECIPES[recipe])}, weights {weights}"
-            )
-        with warnings.catch_warnings():
-            # reported below, with the diagnostics table, as one line
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            if recipe is not None:
-                return fit_averaged(runs, recipe, base=config, weights=weights, seed=seed)
-            return run_fit(runs, config=config, strict=False)
-
-    result = _guard(work)
-    _print_result(result, fmt)
-    if not result.converged:
-        problem = ConvergenceError("sampler diagnostics failed: " + "; ".join(_failures(result)))
-        if strict:  # a posterior that failed its diagnostics is not written
-            _fail(problem, EXIT_CONVERGENCE)
-        err_console.print(f"[bold yellow]warning:[/] {problem}", highlight=False, soft_wrap=True)
-    _check_outputs([out, figure], force)  # again: they may have appeared while sampling
-    _guard(lambda: save(result, out, overwrite=force))
-    import matplotlib.pyplot as plt
-
-    from forecast.plots import plot_fit
-
-    fig = plot_fit(result)
-    write_atomic(figure, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
-    plt.close(fig)
-    say.print(f"made {_describe(result)}", highlight=False)
-    say.print(f"wrote {out} and {figure}")
-
-
-@app.command("inspect")
-def inspect_command(
-    posterior: Path = typer.Argument(..., help="A NetCDF written by `fit`."),
-    fmt: str = FORMAT,
-):
-    """Show the config, versions and diagnostics stored in a saved fit.
-
-    A saved averaged posterior shows every component's config, its weight and its
-    diagnostics. ``--format csv|json`` prints the diagnostics table only, as data.
-    """
-    result = _guard(lambda: load(posterior))
-    _messages(fmt).print(f"read {_describe(result)} from {posterior}", highlight=False)
-    if fmt == "table":
-        if isinstance(result, Stack):
-            configs = {n: f.config.to_dict() for n, f in result.components.items()}
-            console.print_json(json.dumps(configs))
-        else:
-            console.print_json(json.dumps(result.config.to_dict()))
-        console.print(f"runs: {len(result.runs)}  groups: {', '.join(result.groups)}")
-    _print_result(result, fmt)
-
-
-def _span(low: float, high: float) -> str:
-    """Format a range in two significant digits, ``7.1e6–8.7e9``; ``-`` if missing."""
-    if pd.isna(low) or pd.isna(high):
-        return "-"
-
-    def compact(value: float) -> str:
-        mantissa, _, exponent = f"{value:.2g}".partition("e")
-        return f"{mantissa}e{int(exponent)}" if exponent else mantissa
-
-    return f"{compact(low)}\N{EN DASH}{compact(high)}"
-
-
-@app.command("datasets")
-def datasets_command(fmt: str = FORMAT) -> None:
-    """List the bundled datasets with rows, groups, N and D ranges and license."""
-    frame = _guard(list_datasets)
-    cells = pd.DataFrame(
-        {
-            "name": frame["name"],
-            "kind": frame["kind"],
-            "rows": frame["rows"].astype(str),
-            "groups": frame["groups"].astype(str),
-            "group\ncolumn": frame["default_group"].fillna("-"),
-            "N (parameters)": [_span(*v) for v in frame[["N_min", "N_max"]].values],
-            "D (tokens)": [_span(*v) for v in frame[["D_min", "D_max"]].values],
-            "license": frame["license"],
-            "title": frame["title"],
-        }
-    )
-    _print_table(
-        frame,
-        fmt,
-        cells=cells,
-        title="bundled datasets",
-        caption="load one with --dataset NAME",
-        keys=["name"],
-        right=["rows", "groups"],
-        wrap=["license", "title"],
-        optional=["title", "group\ncolumn", "kind", "D (tokens)"],
-    )
+from forecast.io import load, write_atomic
 
 
 def _exhaustion_cell(result, name: str, fmt: str, index=None) -> str:
@@ -617,9 +382,3 @@ def report_command(
 
 # Registers sensitivity, simulate, suggest and backtest; imported last so that
 # `scaling-forecast --help` lists them after the commands above.
-from forecast import cli_studies  # noqa: E402, F401
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    """Run the CLI."""
-    sys.exit(app())

@@ -20,9 +20,9 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from forecast.averaged import Stack, group_column_of  # noqa: E402
-from forecast.design import frontier_draws, target_draws  # noqa: E402
 from forecast.fit import Fit  # noqa: E402
 from forecast.intervals import eti  # noqa: E402
+from forecast.studies.design import frontier_draws, target_draws  # noqa: E402
 from forecast.units import CI_PROB, FLOP_PER_PARAM_TOKEN  # noqa: E402
 
 __all__ = ["plot_sbc", "plot_suggestions", "plot_update"]
@@ -39,7 +39,7 @@ def plot_update(
     r"""Show how new runs narrowed the forecast: the loss at ``N`` before and after.
 
     Left: the posterior of the mean-curve loss at ``N`` parameters and compute-optimal D
-    (:func:`forecast.design.target_draws`) before and after, with medians and equal-tailed
+    (:func:`forecast.studies.design.target_draws`) before and after, with medians and equal-tailed
     ``ci_prob`` intervals. Right: loss (nats/token) against compute C (FLOP) along the
     compute-optimal frontier, bands before and after, out to the compute of the
     ``N``-parameter model; runs of the group as points, the new ones highlighted.
@@ -49,7 +49,7 @@ def plot_update(
     before : Fit or Stack
         The fit without the new runs (an averaged posterior: its mixture draws).
     after : Fit or Stack
-        The fit with them (e.g. from :func:`forecast.design.update`).
+        The fit with them (e.g. from :func:`forecast.studies.design.update`).
     N : float
         Model size of the forecast, parameters.
     group : str, optional
@@ -119,7 +119,7 @@ def plot_suggestions(
     Parameters
     ----------
     suggestions : xarray.Dataset
-        Output of :func:`forecast.design.suggest_runs`.
+        Output of :func:`forecast.studies.design.suggest_runs`.
     runs : pandas.DataFrame, optional
         Existing runs (``N`` parameters, ``D`` tokens) drawn as grey points.
     top : int

@@ -59,11 +59,11 @@ from scipy import special
 
 from forecast.allocation import optimal_log_D_for_N, optimal_log_N
 from forecast.averaged import Stack, mixes_draws
-from forecast.data import load_runs
+from forecast.data.runs import load_runs
 from forecast.errors import ConfigError, DataError
 from forecast.fit import Fit, fit
 from forecast.predict import group_params, noise_model
-from forecast.stacking import fit_averaged
+from forecast.studies.stacking import fit_averaged
 from forecast.units import C_ATTRS, D_ATTRS, FLOP_PER_PARAM_TOKEN, LOSS_ATTRS, N_ATTRS
 from models import noise
 from models.build import log_density

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from forecast.catalog import load_dataset
+from forecast.data.catalog import load_dataset
 from forecast.errors import ConfigError
 
 #: Small-run sources: dataset -> (eval set used, column that splits it into groups or None).

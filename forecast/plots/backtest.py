@@ -1,6 +1,6 @@
 """Calibration figures of a backtest: nominal vs empirical coverage, and PIT histograms.
 
-Each function takes the Dataset returned by :func:`forecast.backtest.backtest` and returns a
+Each function takes the Dataset returned by :func:`forecast.studies.backtest.backtest` and returns a
 matplotlib ``Figure`` (re-exported by :mod:`forecast.plots`). Nothing here calls
 ``plt.show()``.
 """
@@ -63,7 +63,7 @@ def plot_calibration(
     Parameters
     ----------
     result : xarray.Dataset
-        Output of :func:`forecast.backtest.backtest` (``pit`` along ``model``, ``run``).
+        Output of :func:`forecast.studies.backtest.backtest` (``pit`` along ``model``, ``run``).
     models : sequence of str, optional
         Models to show; default every model with bands (point forecasts have none).
     bins : int

@@ -1,8 +1,8 @@
-"""Read a runs CSV into raw columns: the parsing half of :mod:`forecast.data`.
+"""Read a runs CSV into raw columns: the parsing half of :mod:`forecast.data.runs`.
 
 This module turns a CSV path or an open file into a :class:`pandas.DataFrame` of raw
 columns (numbers parsed by pandas, label columns kept as text) and keeps the bookkeeping
-that lets :mod:`forecast.data` name every problem by the line an editor shows: blank lines
+that lets :mod:`forecast.data.runs` name every problem by the line an editor shows: blank lines
 are dropped but remembered, rows too long for the header and repeated header names are
 recorded as problems instead of failing, and parse errors become one
 :class:`~forecast.errors.DataError` naming the line.

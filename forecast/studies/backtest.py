@@ -10,7 +10,7 @@ claim. Every method is scored on the same held-out runs:
   measurement SD (``loss_sd``) added; the point forecast is the median of the mean curve.
   Given several configs, their Bayesian stack (weights from PSIS-LOO stacking on the
   training runs, Yao et al. 2018) is "ours" and each component is also reported.
-* **bootstrap** — the Epoch-style point fit (:mod:`forecast.baseline`) with bands from
+* **bootstrap** — the Epoch-style point fit (:mod:`forecast.studies.baseline`) with bands from
   the quantiles of the bootstrap replicates' predicted loss, as Besiroglu et al. report
   them; **bootstrap+noise** adds the point fit's residual scale to each replicate, so that
   it too predicts a new run rather than the mean curve. With groups, one point fit per group.
@@ -38,14 +38,14 @@ import pandas as pd
 import xarray as xr
 
 from forecast.averaged import Stack
-from forecast.baseline import bootstrap_point, fit_point, predict_point
-from forecast.catalog import load_dataset
 from forecast.config import FitConfig
-from forecast.data import load_runs
+from forecast.data.catalog import load_dataset
+from forecast.data.runs import load_runs
 from forecast.errors import ConfigError, DataError
 from forecast.fit import Fit, fit, package_versions
 from forecast.intervals import eti
-from forecast.stacking import compare_fits, fit_averaged, predict_runs
+from forecast.studies.baseline import bootstrap_point, fit_point, predict_point
+from forecast.studies.stacking import compare_fits, fit_averaged, predict_runs
 from forecast.units import FLOP_PER_PARAM_TOKEN, LOSS_ATTRS
 from forecast.variance import variance_sources
 from models.laws import data_constrained, get_law
@@ -375,12 +375,13 @@ def backtest(
         drawn from the population when the fit has not seen it.
     stack : {None, "lfo", "loo"}
         With several configs, also report their Bayesian stack as ``"stacked"``: the
-        averaged posterior of :func:`forecast.stacking.fit_averaged` on the training runs
+        averaged posterior of :func:`forecast.studies.stacking.fit_averaged` on the training runs
         (the one an analyst forecasts with), its draws allocated to components by weight,
         the weights from the training runs only — ``"lfo"``:
-        leave-future-out stacking along the split variable (:func:`forecast.stacking.lfo_weights`;
-        one extra fit per config on the lower part of the training runs), ``"loo"``:
-        PSIS-LOO stacking (:func:`forecast.stacking.compare_fits`).
+        leave-future-out stacking along the split variable
+        (:func:`forecast.studies.stacking.lfo_weights`; one extra fit per config on the lower
+        part of the training runs), ``"loo"``:
+        PSIS-LOO stacking (:func:`forecast.studies.stacking.compare_fits`).
     n_bootstrap : int
         Bootstrap resamples of the point-fit baseline (0 skips the baselines).
     published : sequence of str

@@ -21,7 +21,7 @@ column                required   meaning, unit, constraint
 ====================  =========  =================================================
 
 Other columns (``organization``, ``confidence``, ``d_unit_rule``, ...) pass through as
-strings. As in :func:`forecast.data.validate_runs`, every check runs over the whole table
+strings. As in :func:`forecast.data.runs.validate_runs`, every check runs over the whole table
 and all problems are raised together in one :class:`~forecast.errors.DataError`, because a
 trend over orders of magnitude is moved by a single row in the wrong unit.
 """

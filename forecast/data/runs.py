@@ -54,7 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecast._read import Problem, Where, mapping_problems, quote_list, read_csv
+from forecast.data._read import Problem, Where, mapping_problems, quote_list, read_csv
 from forecast.errors import ConfigError, DataError
 
 __all__ = ["load_runs", "validate_runs"]
