@@ -98,7 +98,9 @@ def test_exhaustion_of_a_stack_measures_the_distance_on_the_mixture(stack):
     names = [p["name"] for p in reach["points"]]
     assert names == list(mixed["scenario"].values)
     optimal = mixed["D_needed"].sel(scenario="compute_optimal").values / 1e13
-    assert reach["points"][0]["optimal_tokens_per_param"] == pytest.approx(np.median(optimal))
+    assert reach["points"][0]["optimal_tokens_per_param_median"] == pytest.approx(
+        np.median(optimal)
+    )
     assert "decades" in mixed.attrs["extrapolation_summary"]
 
 
@@ -106,7 +108,7 @@ def test_exhaustion_of_a_stack_measures_the_distance_on_the_mixture(stack):
 def test_plot_fit_draws_the_mixture_bands(stack, monkeypatch):
     import matplotlib.pyplot as plt
 
-    import forecast.plots as plots
+    import forecast.plots.fit as plots
 
     seen = []
     original = plots.predict
@@ -244,7 +246,7 @@ def test_report_of_a_recipe_describes_the_averaged_posterior(stack, tmp_path, mo
     want = _quiet(
         lambda: forecast(stack, N=1e11, group="a", seed=stack.components["plain"].config.seed)
     )
-    np.testing.assert_array_equal(made.forecast["loss"].values, want["loss"].values)
+    np.testing.assert_array_equal(made.forecast["loss_median"].values, want["loss_median"].values)
 
 
 # ------------------------------------------------------------------ CLI
@@ -255,7 +257,7 @@ def _invoke(args):
 
 
 def test_cli_fit_with_a_recipe_writes_an_averaged_posterior(stack, tmp_path, monkeypatch):
-    import forecast.cli as cli
+    import forecast.cli.fitting as cli
 
     csv = tmp_path / "runs.csv"
     stack.runs.to_csv(csv, index=False)
@@ -275,10 +277,12 @@ def test_cli_fit_with_a_recipe_writes_an_averaged_posterior(stack, tmp_path, mon
 
 @pytest.mark.parametrize("command", ["fit", "report"])
 def test_cli_recipe_errors_are_one_line(command, tmp_path, monkeypatch):
-    import forecast.cli as cli
+    from forecast.cli import fitting, forecasting
 
-    monkeypatch.setattr(cli, "run_fit", lambda *a, **k: pytest.fail("sampled"))
-    monkeypatch.setattr(cli, "fit_averaged", lambda *a, **k: pytest.fail("sampled"))
+    for module in (fitting, forecasting):
+        for name in ("run_fit", "fit_averaged", "report"):
+            fail = lambda *a, **k: pytest.fail("sampled")  # noqa: E731
+            monkeypatch.setattr(module, name, fail, raising=False)
     out = ["--out", tmp_path / "x"]
     bad = _invoke([command, "--dataset", "gpt3", "--recipe", "nope", *out])
     assert bad.exit_code == 2
