@@ -43,7 +43,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import xarray as xr
-from _setup import show, start
+from _setup import plot_band, quantile_band, show, start
 from IPython.display import Markdown, display
 
 from forecast import allocate, exhaustion, fit, fit_dataset_trend, load_dataset
@@ -80,19 +80,10 @@ print(
 # %%
 sizes = np.geomspace(1e9, 1e14, 30)
 need = allocate(result, N=sizes, group=GROUP)["D"]
-q = need.quantile([(1 - CI_PROB) / 2, 0.5, (1 + CI_PROB) / 2], dim=("chain", "draw")).values
+q = quantile_band(need)
 s_lo, s_hi = DEFAULT_STOCK.implied_interval(CI_PROB)
 fig, ax = plt.subplots(figsize=(7.5, 4.8))
-ax.fill_between(
-    sizes,
-    q[0],
-    q[2],
-    color="C0",
-    alpha=0.25,
-    lw=0,
-    label=f"compute-optimal D*, {CI_PROB:.0%} equal-tailed interval",
-)
-ax.plot(sizes, q[1], color="C0", label="compute-optimal D*, posterior median")
+plot_band(ax, sizes, q, "compute-optimal D*")
 ax.axhspan(
     s_lo,
     s_hi,
@@ -152,21 +143,10 @@ show(plot_exhaustion(out), "03_running_out_of_text.png")
 years = np.linspace(2018, 2036, 60)
 since_centre = xr.DataArray(years, dims="year") - trend.attrs["year_centre"]
 line = trend["intercept"] + trend["slope"] * since_centre  # log10 tokens
-band = (
-    (10.0**line).quantile([(1 - CI_PROB) / 2, 0.5, (1 + CI_PROB) / 2], dim=("chain", "draw")).values
-)
+band = quantile_band(10.0**line)
 fig, ax = plt.subplots(figsize=(7.5, 4.5))
 ax.scatter(trend["year"], trend["tokens"], s=14, c="C3", label="frontier models (Epoch AI)")
-ax.fill_between(
-    years,
-    band[0],
-    band[2],
-    color="C0",
-    alpha=0.25,
-    lw=0,
-    label=f"trend line, {CI_PROB:.0%} equal-tailed interval",
-)
-ax.plot(years, band[1], color="C0", label="trend line, posterior median")
+plot_band(ax, years, band, "trend line")
 ax.axhspan(
     s_lo,
     s_hi,

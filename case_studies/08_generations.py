@@ -52,7 +52,7 @@ FIGURE_DIR = "figures"  # where this notebook writes its README figure
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from _setup import show, start
+from _setup import hist_draws, plot_band, quantile_band, show, start
 from IPython.display import Markdown, display
 
 from forecast import SamplerConfig
@@ -228,10 +228,9 @@ ref = posts["Ho prior"].attrs["reference"]
 t_ref = float(posts["Ho prior"]["year"].sel(recipe=ref))
 years = np.linspace(2020.0, 2025.3, 50)
 rate = posts["Ho prior"]["rate"].values.ravel()
-band = np.exp(np.outer(rate, years - t_ref))
-q = np.quantile(band, [(1 - CI_PROB) / 2, 0.5, (1 + CI_PROB) / 2], axis=0)
-ax_m.fill_between(
-    years, q[0], q[2], color="C0", alpha=0.12, lw=0, label=f"trend, Ho prior ({CI_PROB:.0%})"
+q = quantile_band(np.exp(np.outer(rate, years - t_ref)))
+plot_band(
+    ax_m, years, q, "trend", alpha=0.12, median=False, label=f"trend, Ho prior ({CI_PROB:.0%})"
 )
 ax_m.plot(
     years,
@@ -280,11 +279,10 @@ bins = np.geomspace(1, 200, 50)
 for i, (name, post) in enumerate(posts.items()):
     r = post["rate"].values.ravel()
     h = halving_months(r)
-    ax_h.hist(
+    hist_draws(
+        ax_h,
         h[np.isfinite(h)],
         bins=bins,
-        density=True,
-        histtype="step",
         color=f"C{i}",
         lw=1.5,
         label=f"{name} (P(no progress) = {np.mean(r <= 0):.2f})",
