@@ -25,7 +25,16 @@ from forecast import SamplerConfig  # noqa: E402
 from forecast.errors import ConvergenceWarning  # noqa: E402
 from forecast.units import CI_PROB  # noqa: E402
 
-__all__ = ["fit_summary", "hist_draws", "interval", "plot_band", "quantile_band", "show", "start"]
+__all__ = [
+    "CI_PROB",
+    "fit_summary",
+    "hist_draws",
+    "interval",
+    "plot_band",
+    "quantile_band",
+    "show",
+    "start",
+]
 
 #: Where :func:`show` saves figures; set by :func:`start`.
 _figure_dir = Path("figures")
