@@ -285,18 +285,18 @@ for ax, name in zip(axes[:3], ("alpha", "beta", "E"), strict=True):
     ax.set(xlabel=labels[name], ylabel="density", title=f"posterior of {name}")
 axes[0].legend(fontsize=7, title="priors", title_fontsize=7)
 ax = axes[3]
-bins = np.geomspace(
-    min(np.quantile(d, 0.005) for d in ratio_draws.values()),
-    max(np.quantile(d, 0.995) for d in ratio_draws.values()),
+log_ratios = {p: np.log10(d) for p, d in ratio_draws.items()}
+bins = np.linspace(
+    min(min(np.quantile(d, 0.005) for d in log_ratios.values()), np.log10(published_range[0])),
+    max(max(np.quantile(d, 0.995) for d in log_ratios.values()), np.log10(published_range[1])),
     60,
 )
 for i, p in enumerate(PRIORS):
-    hist_draws(ax, ratio_draws[p], bins=bins, filled=True, alpha=0.5, color=f"C{i}", label=p)
-ax.axvspan(*published_range, color="C2", alpha=0.15, lw=0, label="published fits")
+    hist_draws(ax, log_ratios[p], bins=bins, filled=True, alpha=0.5, color=f"C{i}", label=p)
+ax.axvspan(*np.log10(published_range), color="C2", alpha=0.15, lw=0, label="published fits")
 ax.set(
-    xscale="log",
-    xlabel=f"compute-optimal tokens/param at N = {N_TARGET:.0e} (1)",
-    ylabel="density",
+    xlabel=f"log10 compute-optimal tokens/param at N = {N_TARGET:.0e}",
+    ylabel="density (per decade)",
     title="tokens per parameter at 10T",
 )
 ax.legend(fontsize=7)
