@@ -199,6 +199,8 @@ print(
     f"runs: N {runs.N.min():.3g}-{runs.N.max():.3g} parameters, "
     f"{(runs.D / runs.N).min():.3g}-{(runs.D / runs.N).max():.3g} tokens/parameter"
 )
+reused = sorted(w for w in source_words if w.startswith("runs:gadre"))
+print(f"summaries of these runs among the preset's sources: {', '.join(reused) or 'none'}")
 
 # %% [markdown]
 # The 10T-parameter forecast (compute-optimal $D$ per draw, and Hoffmann's 20
@@ -306,9 +308,9 @@ show(fig, "09_population_prior.png")
 # %% [markdown]
 # ## Caveats
 #
-# * **Not a held-out test.** The preset was learned from, among others, short fits of these
-#   very Gadre runs (the `runs:gadre_*` sources listed above), so (b) uses the data twice;
-#   the leave-one-family-out run of `bench/population_prior.py` is the honest test of the
+# * **Not a held-out test** when the preset's sources include short fits of these very Gadre
+#   runs (the `runs:gadre_*` sources printed above): (b) then uses the data twice, and the
+#   leave-one-family-out run of `bench/population_prior.py` is the honest test of the
 #   preset's calibration.
 # * The preset stores each parameter's **marginal** predictive, and a fit treats them as
 #   independent: the prior on $a = \beta/(\alpha+\beta)$ is what independent $\alpha$ and
