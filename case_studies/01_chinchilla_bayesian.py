@@ -34,7 +34,7 @@ import re
 import numpy as np
 import pandas as pd
 import xarray as xr
-from _setup import interval, show, start
+from _setup import fit_summary, interval, show, start
 from IPython.display import Markdown, display
 
 from forecast import allocate, fit, load_dataset, load_runs
@@ -74,12 +74,8 @@ print(
 
 # %%
 result = fit(runs, priors="weak", sampler=SAMPLER, seed=11)
-diag = result.diagnostics
-print(
-    f"divergences: {diag.attrs['divergences']}, max R-hat: {float(diag['r_hat'].max()):.3f}, "
-    f"min bulk ESS: {float(diag['ess_bulk'].min()):.0f}, passed: {result.converged}"
-)
-diag.to_dataframe().round(3)
+print(fit_summary(result))
+result.diagnostics.to_dataframe().round(3)
 
 # %% [markdown]
 # ## Posterior against the published fits

@@ -32,7 +32,7 @@ FIGURE_DIR = "figures"  # where this notebook writes its README figure
 
 # %%
 import pandas as pd
-from _setup import show, start
+from _setup import fit_summary, show, start
 from IPython.display import Markdown, display
 
 from forecast import Scenario, fit, forecast
@@ -62,12 +62,7 @@ runs.groupby("group").agg(
 
 # %%
 result = fit(runs, groups="group", sampler=SAMPLER, seed=3)
-diag = result.diagnostics
-print(
-    f"{len(result.runs)} runs in {len(result.groups)} groups; divergences "
-    f"{diag.attrs['divergences']}, max R-hat {float(diag['r_hat'].max()):.3f}, "
-    f"min bulk ESS {float(diag['ess_bulk'].min()):.0f}"
-)
+print(fit_summary(result))
 show(plot_fit(result, ci_prob=CI_PROB))
 
 # %% [markdown]

@@ -41,7 +41,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import xarray as xr
-from _setup import interval, show, start
+from _setup import hist_draws, interval, show, start
 from IPython.display import Markdown, display
 
 import forecast
@@ -201,12 +201,9 @@ floors = xr.concat(
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
 for j, group in enumerate(floors["group"].values):
     for preset, ls in zip(floors["preset"].values, ("-", "--"), strict=True):
-        x = floors.sel(group=group, preset=preset).values.ravel()
-        left.hist(
-            x,
-            bins=40,
-            density=True,
-            histtype="step",
+        hist_draws(
+            left,
+            floors.sel(group=group, preset=preset),
             ls=ls,
             color=f"C{j}",
             label=f"{group}, {preset} priors",
@@ -218,17 +215,15 @@ left.set(
 )
 left.legend(fontsize=7)
 for i, preset in enumerate(alphas["preset"].values):
-    right.hist(
-        alphas.sel(preset=preset).values.ravel(),
-        bins=40,
-        density=True,
+    hist_draws(
+        right,
+        alphas.sel(preset=preset),
+        filled=True,
         alpha=0.45,
         color=f"C{i}",
         label=f"{preset} priors",
     )
-right.hist(
-    pooled, bins=40, density=True, histtype="step", color="k", lw=1.5, label="both, pooled draws"
-)
+hist_draws(right, pooled, color="k", lw=1.5, label="both, pooled draws")
 for i, preset in enumerate(alphas["preset"].values):
     lo, hi = hdis.sel(preset=preset).values
     right.plot([lo, hi], [-0.3 - 0.5 * i] * 2, color=f"C{i}", lw=3)

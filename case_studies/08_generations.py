@@ -52,7 +52,7 @@ FIGURE_DIR = "figures"  # where this notebook writes its README figure
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from _setup import median_and_bounds, show, start
+from _setup import hist_draws, median_and_bounds, show, start
 from IPython.display import Markdown, display
 
 from forecast import SamplerConfig
@@ -280,11 +280,10 @@ bins = np.geomspace(1, 200, 50)
 for i, (name, post) in enumerate(posts.items()):
     r = post["rate"].values.ravel()
     h = halving_months(r)
-    ax_h.hist(
+    hist_draws(
+        ax_h,
         h[np.isfinite(h)],
         bins=bins,
-        density=True,
-        histtype="step",
         color=f"C{i}",
         lw=1.5,
         label=f"{name} (P(no progress) = {np.mean(r <= 0):.2f})",

@@ -65,6 +65,16 @@ NOTEBOOKS = {
             "years of progress",
         ),
     ),
+    "09_population_prior": (
+        "09_population_prior.png",
+        (
+            "population predictive contains",
+            "published alpha values",
+            "tokens/parameter at 1e13 parameters",
+            "published compute-optimal fits",
+            "the population prior",
+        ),
+    ),
 }
 MAX_FIGURE_BYTES = 150_000
 
