@@ -234,8 +234,9 @@ for p, result in fits.items():
     row["a"] = f"{med:.3f} [{lo:.3f}, {hi:.3f}]"
     for i, label in enumerate(("compute-optimal", "20 tokens/param")):
         s = summary.isel(scenario=i)
-        lo, hi = s["loss_eti"].values
-        row[f"loss at 1e13, {label} (nats/token)"] = f"{float(s['loss']):.3f} [{lo:.3f}, {hi:.3f}]"
+        lo, hi = s["loss_ci"].values
+        med = float(s["loss_median"])
+        row[f"loss at 1e13, {label} (nats/token)"] = f"{med:.3f} [{lo:.3f}, {hi:.3f}]"
     row["tokens/param at 1e13"] = f"{r_med:.3g} [{r_lo:.3g}, {r_hi:.3g}]"
     row["interval spans (decades)"] = f"{np.log10(r_hi / r_lo):.2f}"
     inside = (ratio_draws[p] >= published_range[0]) & (ratio_draws[p] <= published_range[1])
@@ -343,8 +344,8 @@ width = (
     else f"its {CI_PROB:.0%} interval spans less than {span_limit:g} decades"
 )
 loss_w, loss_p = w["loss"], pop["loss"]
-lw_lo, lw_hi = loss_w["loss_eti"].values
-lp_lo, lp_hi = loss_p["loss_eti"].values
+lw_lo, lw_hi = loss_w["loss_ci"].values
+lp_lo, lp_hi = loss_p["loss_ci"].values
 LO, HI = f"{CI_PROB:.0%} lower", f"{CI_PROB:.0%} upper"
 parts = ", ".join(
     f"{cov.loc[n, f'inside {CI_PROB:.0%}']:.0f} of {cov.loc[n, 'published values']:.0f} "
@@ -358,8 +359,8 @@ answer = (
     f"beta {cov.loc['beta', 'predictive median']:.3f}, "
     f"{cov.loc['beta', LO]:.3f}-{cov.loc['beta', HI]:.3f}). "
     f"Fitted to the {len(runs)} Gadre runs, the 10T-parameter compute-optimal loss on "
-    f"{GROUP} is {float(loss_w['loss']):.3f} nats/token ({CI_PROB:.0%}: "
-    f"{lw_lo:.3f}-{lw_hi:.3f}) under weak priors and {float(loss_p['loss']):.3f} "
+    f"{GROUP} is {float(loss_w['loss_median']):.3f} nats/token ({CI_PROB:.0%}: "
+    f"{lw_lo:.3f}-{lw_hi:.3f}) under weak priors and {float(loss_p['loss_median']):.3f} "
     f"({lp_lo:.3f}-{lp_hi:.3f}) under the population prior. The compute-optimal "
     f"tokens/parameter at 1e13 parameters is {w_med:.3g} ({CI_PROB:.0%}: "
     f"{w_lo:.3g}-{w_hi:.3g}, {span_w:.2f} decades) under weak priors and {p_med:.3g} "
