@@ -32,7 +32,8 @@ from forecast.config import FitConfig, recipe_configs
 from forecast.data.runs import load_runs
 from forecast.errors import ConfigError
 from forecast.fit import Fit, fit
-from forecast.predict import flat_draws, noise_model, predict
+from forecast.posterior_view import flat_draws, noise_model
+from forecast.predict import predict
 from models import noise
 from models.build import log_density
 from models.laws import get_law
