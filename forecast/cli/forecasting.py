@@ -142,7 +142,7 @@ def exhaustion_command(
     """Compare the tokens a model of N parameters needs with the stock of human text."""
     from forecast import _idata
     from forecast.exhaustion import StockPrior, exhaustion
-    from forecast.trend import fit_dataset_trend
+    from forecast.dataset_trend import fit_dataset_trend
 
     say = _messages(fmt)
     figure = figure or out.with_suffix(".png")
