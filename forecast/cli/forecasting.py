@@ -141,8 +141,8 @@ def exhaustion_command(
 ) -> None:
     """Compare the tokens a model of N parameters needs with the stock of human text."""
     from forecast import _idata
-    from forecast.exhaustion import StockPrior, exhaustion
     from forecast.dataset_trend import fit_dataset_trend
+    from forecast.exhaustion import StockPrior, exhaustion
 
     say = _messages(fmt)
     figure = figure or out.with_suffix(".png")
