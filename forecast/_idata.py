@@ -115,9 +115,17 @@ def root_attrs(path: str) -> dict:
         return dict(ds.attrs)
 
 
-def rhat(ds: xr.Dataset) -> xr.Dataset:
-    """Rank-normalised split R-hat per variable element (Vehtari et al. 2021)."""
-    return az.rhat(ds, method="rank")
+def diagnostics_table(ds: xr.Dataset) -> dict[str, dict[str, float]]:
+    """``az.summary(kind="diagnostics")`` of ``ds``, one row per variable element.
+
+    Returns columns ``r_hat`` (rank-normalised split R-hat, Vehtari et al. 2021),
+    ``ess_bulk``, ``ess_tail`` and ``sd`` (over chains and draws), each a mapping from the
+    element's label (``alpha_group[a]``) to its value, unrounded.
+    """
+    table = az.summary(
+        ds, kind="diagnostics", round_to="none", stat_funcs={"sd": np.std}, extend=True
+    )
+    return {k: table[k].astype(float).to_dict() for k in ("r_hat", "ess_bulk", "ess_tail", "sd")}
 
 
 def ess(ds: xr.Dataset, kind: str) -> xr.Dataset:

@@ -42,20 +42,6 @@ def _named(posterior: xr.Dataset) -> xr.Dataset:
     return posterior[keep]
 
 
-def _flatten(ds: xr.Dataset) -> dict[str, float]:
-    """One value per parameter element, labelled like ``alpha_group[c4]``."""
-    out: dict[str, float] = {}
-    for name, da in ds.data_vars.items():
-        if da.ndim == 0:
-            out[str(name)] = float(da)
-            continue
-        stacked = da.stack(_element=da.dims)
-        for i, value in enumerate(stacked.values):
-            labels = ",".join(str(stacked[d].values[i]) for d in da.dims)
-            out[f"{name}[{labels}]"] = float(value)
-    return out
-
-
 def diagnose(idata) -> xr.Dataset:
     """Tabulate convergence diagnostics of a fitted posterior.
 
@@ -86,13 +72,10 @@ def diagnose(idata) -> xr.Dataset:
     with warnings.catch_warnings():
         # constant parameters give 0/0 inside R-hat; they are reported as NaN below.
         warnings.filterwarnings("ignore", category=RuntimeWarning)
-        rhat = _flatten(_idata.rhat(posterior))
-        bulk = _flatten(_idata.ess(posterior, "bulk"))
-        tail = _flatten(_idata.ess(posterior, "tail"))
+        columns = _idata.diagnostics_table(posterior)
+    rhat, bulk, tail = columns["r_hat"], columns["ess_bulk"], columns["ess_tail"]
     names = list(rhat)
-    constant = {
-        name for name, value in _flatten(posterior.std(("chain", "draw"))).items() if not value > 0
-    }
+    constant = {name for name, value in columns["sd"].items() if not value > 0}
     for name in constant:
         rhat[name] = bulk[name] = tail[name] = np.nan
     divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
