@@ -198,23 +198,15 @@ def group_params(
 
     Parameters
     ----------
-    result : Fit
-        A fitted result.
-    group : str, optional
-        A group label of the fit; ``None`` = a new group from the population (the only
-        group of a one-group fit).
-    seed : int
-        Seed of the new-group offsets.
+    result, group, seed
+        As in :func:`posterior_view`: the fit, a group label (``None``: a new group) and
+        the seed of the new-group offsets.
 
     Returns
     -------
     dict of str to xarray.DataArray
-        Each law parameter with dims ``("chain", "draw")``.
-
-    Raises
-    ------
-    KeyError
-        ``group`` is not a group of the fit.
+        Each law parameter with dims ``("chain", "draw")`` (:attr:`PosteriorView.params`,
+        without building the noise model).
     """
     return _params(result, get_law(result.config.law), _resolve(result, group), seed)
 

@@ -302,7 +302,7 @@ def stacking_weights(lpd: np.ndarray, *, iterations: int = 2000) -> np.ndarray:
     >>> stacking_weights(lpd).round(2).tolist()
     [0.82, 0.18]
     """
-    # our EM, not az.compare: that takes LOO results, these are held-out (LFO) densities
+    # our EM, not arviz.compare: that takes LOO results, these are held-out (LFO) densities
     lpd = np.asarray(lpd, float)
     dens = np.exp(lpd - lpd.max(axis=1, keepdims=True))
     w = np.full(lpd.shape[1], 1.0 / lpd.shape[1])
