@@ -138,6 +138,24 @@ def _failures(table: xr.Dataset, divergences: int, ebfmi: np.ndarray) -> list[st
     return failures
 
 
+def summary_attrs(table: xr.Dataset) -> dict[str, float | int]:
+    """Return the attrs a sampled result carries from its diagnostics (:func:`diagnose`).
+
+    ``divergences``, ``r_hat_max`` (NaN when every R-hat is undefined), ``ess_bulk_min``
+    and ``converged`` (1 when every check passed).
+    """
+    rhat = table["r_hat"].values
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        r_hat_max = float(np.nanmax(rhat)) if np.isfinite(rhat).any() else float("nan")
+    return {
+        "divergences": int(table.attrs["divergences"]),
+        "r_hat_max": r_hat_max,
+        "ess_bulk_min": float(np.nanmin(table["ess_bulk"].values)),
+        "converged": int(table.attrs["passed"]),
+    }
+
+
 def failures(table: xr.Dataset) -> list[str]:
     """Messages of the thresholds a diagnostics table failed (empty when it passed)."""
     return json.loads(table.attrs["failures"])
