@@ -176,21 +176,23 @@ def _unique_tokens(law, D_da: xr.DataArray, unique_tokens) -> xr.DataArray | Non
     """
     if not law.needs_unique_tokens:
         return None
-    if unique_tokens is None:
-        U = D_da
-    elif isinstance(unique_tokens, xr.DataArray):
-        U = xr.broadcast(unique_tokens, D_da)[0]
-    else:
-        values = np.asarray(unique_tokens, float)
-        try:
-            U = D_da.copy(data=np.broadcast_to(values, D_da.shape))
-        except ValueError:
-            raise ValueError(
-                f"unique_tokens has shape {values.shape}; it must be a scalar or one value per "
-                f"point of N and D (shape {D_da.shape})"
-            ) from None
+    U = D_da if unique_tokens is None else _like_D(unique_tokens, D_da)
     _require_positive(U, "unique_tokens", "tokens")
     return np.log(np.minimum(U, D_da))
+
+
+def _like_D(unique_tokens, D_da: xr.DataArray) -> xr.DataArray:
+    """``unique_tokens`` broadcast against ``D`` (a DataArray by dims, else point by point)."""
+    if isinstance(unique_tokens, xr.DataArray):
+        return xr.broadcast(unique_tokens, D_da)[0]
+    values = np.asarray(unique_tokens, float)
+    try:
+        return D_da.copy(data=np.broadcast_to(values, D_da.shape))
+    except ValueError:
+        raise ValueError(
+            f"unique_tokens has shape {values.shape}; it must be a scalar or one value per "
+            f"point of N and D (shape {D_da.shape})"
+        ) from None
 
 
 def predict_summary(
@@ -340,18 +342,9 @@ def _stack_quantiles(stack, N_da, D_da, group, unique_tokens, include_noise, see
     quantiles before the next block, so memory is bounded by the block size times the
     number of components.
     """
-    if unique_tokens is not None and not isinstance(unique_tokens, xr.DataArray):
-        values = np.asarray(unique_tokens, float)
-        try:
-            unique_tokens = D_da.copy(data=np.broadcast_to(values, D_da.shape))
-        except ValueError:
-            raise ValueError(
-                f"unique_tokens has shape {values.shape}; it must be a scalar or one value per "
-                f"point of N and D (shape {D_da.shape})"
-            ) from None
     flat_U = None
     if unique_tokens is not None:
-        flat_U = np.asarray(xr.broadcast(unique_tokens, D_da)[0].values, float).ravel()
+        flat_U = np.asarray(_like_D(unique_tokens, D_da).values, float).ravel()
     flat_N, flat_D = N_da.values.ravel(), D_da.values.ravel()
     post = next(iter(stack.components.values())).posterior
     n_draws = post.sizes["chain"] * post.sizes["draw"]
