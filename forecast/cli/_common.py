@@ -473,10 +473,7 @@ _FIT_OPTIONS = (
 
 
 def _command_fit_config(options: Mapping, **overrides) -> FitConfig:
-    """:func:`_fit_config` of a command's options (its ``locals()``) and ``overrides``.
-
-    The options :func:`fit_options` gives a command arrive in its ``fit`` mapping.
-    """
+    """:func:`_fit_config` of a command's ``locals()`` (and its ``fit``) and ``overrides``."""
     options = {**options, **options.get("fit", {})}
     return _fit_config(**{name: options[name] for name in _FIT_OPTIONS}, **overrides)
 
@@ -507,8 +504,8 @@ def fit_options(after: str) -> Callable[[Callable], Callable]:
         at = [p.name for p in own].index(after) + 1
         kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
         shared = [
-            inspect.Parameter(name, kind, default=option, annotation=kind_)
-            for name, (kind_, option) in _SHARED_FIT_OPTIONS.items()
+            inspect.Parameter(name, kind, default=option, annotation=type_)
+            for name, (type_, option) in _SHARED_FIT_OPTIONS.items()
         ]
 
         @functools.wraps(command)
@@ -518,7 +515,7 @@ def fit_options(after: str) -> Callable[[Callable], Callable]:
         wrapper.__signature__ = signature.replace(parameters=own[:at] + shared + own[at:])
         wrapper.__annotations__ = {
             **command.__annotations__,
-            **{name: kind_ for name, (kind_, _) in _SHARED_FIT_OPTIONS.items()},
+            **{p.name: p.annotation for p in shared},
         }
         return wrapper
 
