@@ -115,9 +115,17 @@ def root_attrs(path: str) -> dict:
         return dict(ds.attrs)
 
 
-def rhat(ds: xr.Dataset) -> xr.Dataset:
-    """Rank-normalised split R-hat per variable element (Vehtari et al. 2021)."""
-    return az.rhat(ds, method="rank")
+def diagnostics_table(ds: xr.Dataset) -> dict[str, dict[str, float]]:
+    """``az.summary(kind="diagnostics")`` of ``ds``, one row per variable element.
+
+    Returns columns ``r_hat`` (rank-normalised split R-hat, Vehtari et al. 2021),
+    ``ess_bulk``, ``ess_tail`` and ``sd`` (over chains and draws), each a mapping from the
+    element's label (``alpha_group[a]``) to its value, unrounded.
+    """
+    table = az.summary(
+        ds, kind="diagnostics", round_to="none", stat_funcs={"sd": np.std}, extend=True
+    )
+    return {k: table[k].astype(float).to_dict() for k in ("r_hat", "ess_bulk", "ess_tail", "sd")}
 
 
 def ess(ds: xr.Dataset, kind: str) -> xr.Dataset:
@@ -198,9 +206,16 @@ def loo_pointwise(idata: InferenceData, var_name: str = "log_loss") -> xr.Datase
     ``elpd_i``, ``pareto_k`` (dim ``run``). The Pareto-k warning of arviz is not repeated:
     the k values are in the result.
     """
+    return _loo_dataset(_loo_quiet(idata, var_name))
+
+
+def _loo_quiet(idata: InferenceData, var_name: str):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_PARETO_WARNING)
-        res = az.loo(idata, var_name=var_name, pointwise=True)
+        return az.loo(idata, var_name=var_name, pointwise=True)
+
+
+def _loo_dataset(res) -> xr.Dataset:
     return xr.Dataset(
         {
             "elpd_loo": float(res["elpd_loo"]),
@@ -210,3 +225,20 @@ def loo_pointwise(idata: InferenceData, var_name: str = "log_loss") -> xr.Datase
             "pareto_k": ("run", np.asarray(res["pareto_k"]).ravel()),
         }
     )
+
+
+def loo_compare(
+    idatas: Mapping[str, InferenceData], var_name: str = "log_loss"
+) -> tuple[dict[str, xr.Dataset], dict[str, np.ndarray]]:
+    """PSIS-LOO of each fit (as :func:`loo_pointwise`) and ``az.compare`` of them.
+
+    Returns the LOO Datasets by name and, in the order of ``idatas``, the columns
+    ``elpd_diff``, ``dse`` and ``weight`` of ``az.compare(ic="loo", method="stacking")``.
+    """
+    res = {name: _loo_quiet(idata, var_name) for name, idata in idatas.items()}
+    with warnings.catch_warnings():
+        # arviz 0.23 sorts with pandas' deprecated inplace=True; nothing for us to change
+        warnings.filterwarnings("ignore", message=".*inplace keyword in DataFrame.sort_values")
+        table = az.compare(res, ic="loo", method="stacking", scale="log").loc[list(idatas)]
+    columns = {k: table[k].to_numpy(float) for k in ("elpd_diff", "dse", "weight")}
+    return {name: _loo_dataset(r) for name, r in res.items()}, columns

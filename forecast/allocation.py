@@ -41,9 +41,10 @@ from forecast import _idata
 from forecast.averaged import Stack, mixes_draws
 from forecast.extrapolation import assess
 from forecast.fit import Fit
-from forecast.predict import group_params
+from forecast.posterior_view import posterior_view
+from forecast.posterior_view import theta_arrays as theta_arrays
 from forecast.units import C_ATTRS, D_ATTRS, FLOP_PER_PARAM_TOKEN, LOSS_ATTRS, N_ATTRS
-from models.laws import LawSpec, chinchilla, get_law
+from models.laws import LawSpec, chinchilla
 
 #: Grid cells of the global search over log N (per draw and budget).
 GRID_POINTS = 256
@@ -60,26 +61,6 @@ _STEP = 1e-4
 _INVPHI = (math.sqrt(5.0) - 1.0) / 2.0
 
 TOKENS_PER_PARAM_ATTRS = {"units": "tokens/parameter", "long_name": "tokens per parameter D/N"}
-
-
-def theta_arrays(params: dict[str, xr.DataArray]) -> dict[str, np.ndarray]:
-    """Parameter draws as numpy arrays of shape ``(chain, draw, 1)`` (one trailing axis).
-
-    Parameters
-    ----------
-    params : dict of str to xarray.DataArray
-        Law parameters with dims ``("chain", "draw")`` (see
-        :func:`forecast.predict.group_params`).
-
-    Returns
-    -------
-    dict of str to numpy.ndarray
-        The same draws, broadcastable against ``(chain, draw, point)`` arrays.
-    """
-    return {
-        k: np.asarray(v.transpose("chain", "draw").values, float)[..., None]
-        for k, v in params.items()
-    }
 
 
 def _expand(theta: dict[str, np.ndarray], axis_count: int) -> dict[str, np.ndarray]:
@@ -369,8 +350,9 @@ def allocate(
     k = float(flop_per_param_token)
     if not (math.isfinite(k) and k > 0):
         raise ValueError(f"flop_per_param_token must be finite and > 0, got {k}")
-    law = get_law(result.config.law)
-    theta = theta_arrays(group_params(result, group, seed=seed))
+    view = posterior_view(result, group, seed=seed)
+    law = view.law
+    theta = {k: v[..., None] for k, v in view.theta.items()}
     edge = 0
     if C is not None:
         given = _as_input(C, "C")
@@ -388,9 +370,8 @@ def allocate(
         C_draws = k * N_draws * np.exp(log_D)
     D_draws = C_draws / (k * N_draws)
     loss = np.exp(law.log_loss(np.log(N_draws), np.log(D_draws), theta, xp=np))
-    post = result.posterior
     dims = ("chain", "draw") + given.dims
-    shape = (post.sizes["chain"], post.sizes["draw"]) + given.shape
+    shape = view.shape + given.shape
 
     def wrap(values, attrs):
         return xr.DataArray(np.reshape(values, shape), dims=dims, attrs=dict(attrs))
@@ -403,7 +384,7 @@ def allocate(
             "tokens_per_param": wrap(D_draws / N_draws, TOKENS_PER_PARAM_ATTRS),
             "loss": wrap(loss, {**LOSS_ATTRS, "curve": "mean curve"}),
         },
-        coords={"chain": post["chain"], "draw": post["draw"]},
+        coords=view.coords,
     )
     if C is None:
         method = "closed form" if law.name == "chinchilla" else "slope-balance bisection"

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import warnings
 from dataclasses import asdict
 
 import numpy as np
@@ -36,7 +35,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast.config import SamplerConfig
-from forecast.diagnostics import check_convergence
+from forecast.diagnostics import check_convergence, summary_attrs
 from forecast.errors import ConfigError, DataError
 from forecast.fit import package_versions, sample_model
 from forecast.intervals import eti
@@ -219,10 +218,6 @@ def fit_dataset_trend(
     )
     growth = out["growth_per_year"].values.ravel()
     med, (lo, hi) = eti(growth, CI_PROB)
-    rhat = diag["r_hat"].values
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        r_hat_max = float(np.nanmax(rhat)) if np.isfinite(rhat).any() else float("nan")
     return out.assign_attrs(
         {
             "year_centre": year_centre,
@@ -235,10 +230,7 @@ def fit_dataset_trend(
             "growth_per_year_upper": float(hi),
             "ci_prob": CI_PROB,
             "ci_kind": "eti",
-            "divergences": int(diag.attrs["divergences"]),
-            "r_hat_max": r_hat_max,
-            "ess_bulk_min": float(np.nanmin(diag["ess_bulk"].values)),
-            "converged": int(diag.attrs["passed"]),
+            **summary_attrs(diag),
             "package_version": package_versions()["scaling-forecast"],
             "config_hash": config_hash,
             "seed": int(seed),

@@ -42,20 +42,6 @@ def _named(posterior: xr.Dataset) -> xr.Dataset:
     return posterior[keep]
 
 
-def _flatten(ds: xr.Dataset) -> dict[str, float]:
-    """One value per parameter element, labelled like ``alpha_group[c4]``."""
-    out: dict[str, float] = {}
-    for name, da in ds.data_vars.items():
-        if da.ndim == 0:
-            out[str(name)] = float(da)
-            continue
-        stacked = da.stack(_element=da.dims)
-        for i, value in enumerate(stacked.values):
-            labels = ",".join(str(stacked[d].values[i]) for d in da.dims)
-            out[f"{name}[{labels}]"] = float(value)
-    return out
-
-
 def diagnose(idata) -> xr.Dataset:
     """Tabulate convergence diagnostics of a fitted posterior.
 
@@ -86,13 +72,10 @@ def diagnose(idata) -> xr.Dataset:
     with warnings.catch_warnings():
         # constant parameters give 0/0 inside R-hat; they are reported as NaN below.
         warnings.filterwarnings("ignore", category=RuntimeWarning)
-        rhat = _flatten(_idata.rhat(posterior))
-        bulk = _flatten(_idata.ess(posterior, "bulk"))
-        tail = _flatten(_idata.ess(posterior, "tail"))
+        columns = _idata.diagnostics_table(posterior)
+    rhat, bulk, tail = columns["r_hat"], columns["ess_bulk"], columns["ess_tail"]
     names = list(rhat)
-    constant = {
-        name for name, value in _flatten(posterior.std(("chain", "draw"))).items() if not value > 0
-    }
+    constant = {name for name, value in columns["sd"].items() if not value > 0}
     for name in constant:
         rhat[name] = bulk[name] = tail[name] = np.nan
     divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
@@ -153,6 +136,24 @@ def _failures(table: xr.Dataset, divergences: int, ebfmi: np.ndarray) -> list[st
     if np.isfinite(ebfmi).any() and np.nanmin(ebfmi) < EBFMI_MIN:
         failures.append(f"E-BFMI {np.nanmin(ebfmi):.2f} < {EBFMI_MIN} in some chain")
     return failures
+
+
+def summary_attrs(table: xr.Dataset) -> dict[str, float | int]:
+    """Return the attrs a sampled result carries from its diagnostics (:func:`diagnose`).
+
+    ``divergences``, ``r_hat_max`` (NaN when every R-hat is undefined), ``ess_bulk_min``
+    and ``converged`` (1 when every check passed).
+    """
+    rhat = table["r_hat"].values
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        r_hat_max = float(np.nanmax(rhat)) if np.isfinite(rhat).any() else float("nan")
+    return {
+        "divergences": int(table.attrs["divergences"]),
+        "r_hat_max": r_hat_max,
+        "ess_bulk_min": float(np.nanmin(table["ess_bulk"].values)),
+        "converged": int(table.attrs["passed"]),
+    }
 
 
 def failures(table: xr.Dataset) -> list[str]:

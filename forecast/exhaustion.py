@@ -61,7 +61,7 @@ from forecast.errors import ConfigError
 from forecast.extrapolation import assess
 from forecast.fit import Fit, package_versions
 from forecast.intervals import summarise_draws
-from forecast.predict import group_params
+from forecast.posterior_view import posterior_view
 from forecast.units import CI_PROB, D_ATTRS, PROB_ATTRS
 from models.laws import chinchilla, data_constrained
 from models.priors import PRESETS
@@ -229,10 +229,9 @@ def _law_draws(result: Fit, group: str | None, seed: int) -> dict[str, np.ndarra
             f"(closed form, Hoffmann eq. 4); the fit's law is {result.config.law!r}"
         )
     try:
-        params = group_params(result, group, seed=seed)
+        out = dict(posterior_view(result, group, seed=seed).theta)
     except KeyError as exc:
         raise ConfigError(str(exc).strip("'\"")) from exc
-    out = {k: np.asarray(v.transpose("chain", "draw").values, float) for k, v in params.items()}
     out["A"], out["B"] = np.exp(out["log_A"]), np.exp(out["log_B"])
     return out
 

@@ -16,6 +16,7 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,11 @@ class Fit:
     def posterior(self) -> xr.Dataset:
         """The posterior draws as an ``xr.Dataset`` (dims ``chain``, ``draw``, …)."""
         return _idata.group(self.idata, "posterior")
+
+    @cached_property
+    def model_data(self) -> ModelData:
+        """The model's arrays from the runs (:func:`model_data`; centres), built once."""
+        return model_data(self.runs, self.config)
 
 
 def package_versions() -> dict[str, str]:

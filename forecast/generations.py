@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
@@ -38,7 +37,7 @@ import xarray as xr
 from forecast.config import SamplerConfig
 from forecast.data.catalog import load_dataset
 from forecast.data.joint import select_checkpoints
-from forecast.diagnostics import check_convergence
+from forecast.diagnostics import check_convergence, summary_attrs
 from forecast.errors import ConfigError, DataError
 from forecast.fit import package_versions, sample_model
 from forecast.intervals import CI_BOUNDS, eti, summarise_draws
@@ -271,7 +270,7 @@ def fit_generations(
     Warns
     -----
     ConvergenceWarning
-        When a sampler diagnostic fails its threshold.
+        R-hat, ESS, divergences or E-BFMI fail their thresholds (:mod:`forecast.diagnostics`).
 
     Notes
     -----
@@ -320,19 +319,12 @@ def fit_generations(
     }
     for name, (unit, long_name) in units.items():
         out[name].attrs.update(units=unit, long_name=long_name)
-    rhat = diag["r_hat"].values
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        r_hat_max = float(np.nanmax(rhat)) if np.isfinite(rhat).any() else float("nan")
     return out.assign_attrs(
         {
             "reference": reference,
             "trend": trend,
             "n_runs": int(len(runs)),
-            "divergences": int(diag.attrs["divergences"]),
-            "r_hat_max": r_hat_max,
-            "ess_bulk_min": float(np.nanmin(diag["ess_bulk"].values)),
-            "converged": int(diag.attrs["passed"]),
+            **summary_attrs(diag),
             "package_version": package_versions()["scaling-forecast"],
             "config_hash": config_hash,
             "seed": int(seed),

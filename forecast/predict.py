@@ -24,19 +24,20 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import NamedTuple
 
 import numpy as np
 import xarray as xr
 
 from forecast.averaged import Stack, mixes_draws
-from forecast.fit import Fit, model_data, package_versions
+from forecast.fit import Fit, package_versions
 from forecast.intervals import CI_BOUNDS, eti
+from forecast.posterior_view import NoiseModel as NoiseModel
+from forecast.posterior_view import PosteriorView, posterior_view
+from forecast.posterior_view import flat_draws as flat_draws
+from forecast.posterior_view import group_params as group_params
+from forecast.posterior_view import noise_model as noise_model
 from forecast.units import CI_PROB, D_ATTRS, LOSS_ATTRS, N_ATTRS
-from models import noise
-from models.laws import get_law
 
 #: Number of (draw × point) values evaluated per block (2 MB of float64): blocks this small
 #: keep the law's temporaries in cache, about twice as fast as one big evaluation.
@@ -76,131 +77,6 @@ def _as_points(N, D) -> tuple[xr.DataArray, xr.DataArray]:
 def _require_positive(values: xr.DataArray, name: str, unit: str) -> None:
     if not (np.all(np.isfinite(values)) and np.all(values > 0)):
         raise ValueError(f"{name} must be finite and > 0 ({unit})")
-
-
-def _new_group_params(result: Fit, seed: int) -> dict[str, xr.DataArray]:
-    """Draw every law parameter for a group not in the data, from the population."""
-    post = result.posterior
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
-    shape = (post.sizes["chain"], post.sizes["draw"])
-    pooled = result.config.pooled_params
-    return noise.new_group_params(
-        get_law(result.config.law),
-        post,
-        scales={name: post[f"sigma_{name}"] for name in pooled},
-        z=lambda name: xr.DataArray(rng.standard_normal(shape), dims=("chain", "draw")),
-        centres=model_data(result.runs, result.config).centres,
-        pooled=pooled,
-    )
-
-
-def group_params(
-    result: Fit, group: str | None = None, *, seed: int = 0
-) -> dict[str, xr.DataArray]:
-    """Posterior draws of the law's parameters for one group or a new group.
-
-    Parameters
-    ----------
-    result : Fit
-        A fitted result.
-    group : str, optional
-        A group label of the fit; ``None`` = a new group from the population (the only
-        group of a one-group fit).
-    seed : int
-        Seed of the new-group offsets.
-
-    Returns
-    -------
-    dict of str to xarray.DataArray
-        Each law parameter with dims ``("chain", "draw")``.
-
-    Raises
-    ------
-    KeyError
-        ``group`` is not a group of the fit.
-    """
-    law = get_law(result.config.law)
-    labels = result.groups
-    if group is None and len(labels) == 1:
-        group = labels[0]
-    if group is None:
-        return _new_group_params(result, seed)
-    if group not in labels:
-        raise KeyError(f"group {group!r} is not in the fit; its groups are {labels}")
-    post = result.posterior
-    return {p: post[f"{p}_group"].sel(group=group, drop=True) for p in law.params}
-
-
-class NoiseModel(NamedTuple):
-    """Posterior draws of the observation model of one group (or a new group).
-
-    ``sigma``, ``tau`` and ``nu`` have dims ``("chain", "draw")``; ``tau`` is ``None``
-    without a discrepancy term and ``nu`` without the Student-t likelihood. ``centres``
-    are the fitted runs' mean log N and log D (:mod:`models.noise`).
-    """
-
-    sigma: xr.DataArray
-    tau: xr.DataArray | None
-    nu: xr.DataArray | None
-    centres: dict[str, float]
-
-    def sd(self, log_N, log_D, *, flat: bool = False):
-        """Observation SD of log loss at points (:func:`models.noise.observation_sd`).
-
-        ``flat=True`` evaluates on ``(1, draws)`` numpy arrays (points along axis 0 of
-        ``log_N``/``log_D``); otherwise on the DataArrays, broadcast by dim name.
-        """
-        sigma, tau = self.sigma, self.tau
-        if flat:
-            sigma, tau = flat_draws(sigma), flat_draws(tau)
-        return noise.observation_sd(sigma, tau=tau, log_N=log_N, log_D=log_D, centres=self.centres)
-
-
-def flat_draws(da: xr.DataArray | None) -> np.ndarray | None:
-    """Draws of a ``(chain, draw)`` DataArray as a ``(1, chain * draw)`` float array."""
-    if da is None:
-        return None
-    return np.asarray(da.transpose("chain", "draw").values, float).reshape(1, -1)
-
-
-def noise_model(result: Fit, group: str | None) -> NoiseModel:
-    """Gather the observation model of one new run of ``group`` (``None``: a new group).
-
-    Parameters
-    ----------
-    result : Fit
-        A fitted result.
-    group : str, optional
-        A group label of the fit; ``None`` = a new group, whose noise SD is the root mean
-        square of the groups' (:func:`models.noise.population_sigma`); a one-group fit's
-        only group.
-
-    Returns
-    -------
-    NoiseModel
-        The noise draws (``sigma``, ``tau``, ``nu``) and the data centres.
-    """
-    post = result.posterior
-    sigma = post["sigma"]
-    labels = result.groups
-    if group is None and len(labels) == 1:
-        group = labels[0]
-    if group is not None:
-        sigma = sigma.sel(group=group, drop=True)
-    else:
-        by_group = sigma.transpose("chain", "draw", "group")
-        sigma = xr.DataArray(
-            noise.population_sigma(by_group.values),
-            dims=("chain", "draw"),
-            coords={"chain": by_group["chain"], "draw": by_group["draw"]},
-        )
-    has_tau = getattr(result.config, "discrepancy", None) is not None
-    return NoiseModel(
-        sigma=sigma,
-        tau=post["tau"] if has_tau else None,
-        nu=post["nu"] if result.config.likelihood == "student_t" else None,
-        centres=model_data(result.runs, result.config).centres,
-    )
 
 
 @mixes_draws
@@ -262,14 +138,13 @@ def predict(
     >>> draws.dims  # doctest: +SKIP
     ('chain', 'draw', 'point')
     """
-    law = get_law(result.config.law)
     N_da, D_da = _as_points(N, D)
     _check_size(result, N_da.size)
-    params = group_params(result, group, seed=seed)
-    log_U = _unique_tokens(law, D_da, unique_tokens)
-    log_loss = _log_loss_draws(law, N_da, D_da, params, log_U)
+    view = posterior_view(result, group, seed=seed)
+    log_U = _unique_tokens(view.law, D_da, unique_tokens)
+    log_loss = _log_loss_draws(view, N_da, D_da, log_U)
     if include_noise:
-        log_loss = log_loss + _noise(result, group, log_loss, seed, np.log(N_da), np.log(D_da))
+        log_loss = log_loss + view.noise.sample(log_loss, seed, np.log(N_da), np.log(D_da))
     loss = log_loss.transpose("chain", "draw", ...)
     np.exp(loss.values, out=loss.values)  # in place: the array is ours (and can be GBs)
     loss = loss.assign_coords(N=N_da.assign_attrs(N_ATTRS), D=D_da.assign_attrs(D_ATTRS))
@@ -301,21 +176,23 @@ def _unique_tokens(law, D_da: xr.DataArray, unique_tokens) -> xr.DataArray | Non
     """
     if not law.needs_unique_tokens:
         return None
-    if unique_tokens is None:
-        U = D_da
-    elif isinstance(unique_tokens, xr.DataArray):
-        U = xr.broadcast(unique_tokens, D_da)[0]
-    else:
-        values = np.asarray(unique_tokens, float)
-        try:
-            U = D_da.copy(data=np.broadcast_to(values, D_da.shape))
-        except ValueError:
-            raise ValueError(
-                f"unique_tokens has shape {values.shape}; it must be a scalar or one value per "
-                f"point of N and D (shape {D_da.shape})"
-            ) from None
+    U = D_da if unique_tokens is None else _like_D(unique_tokens, D_da)
     _require_positive(U, "unique_tokens", "tokens")
     return np.log(np.minimum(U, D_da))
+
+
+def _like_D(unique_tokens, D_da: xr.DataArray) -> xr.DataArray:
+    """``unique_tokens`` broadcast against ``D`` (a DataArray by dims, else point by point)."""
+    if isinstance(unique_tokens, xr.DataArray):
+        return xr.broadcast(unique_tokens, D_da)[0]
+    values = np.asarray(unique_tokens, float)
+    try:
+        return D_da.copy(data=np.broadcast_to(values, D_da.shape))
+    except ValueError:
+        raise ValueError(
+            f"unique_tokens has shape {values.shape}; it must be a scalar or one value per "
+            f"point of N and D (shape {D_da.shape})"
+        ) from None
 
 
 def predict_summary(
@@ -415,18 +292,15 @@ def predict_summary(
 
 def _fit_quantiles(result, N_da, D_da, group, unique_tokens, include_noise, seed, ci_prob):
     """Median, lower and upper bound of a fit's draws at every point, (3, points), blockwise."""
-    law = get_law(result.config.law)
-    params = group_params(result, group, seed=seed)
+    view = posterior_view(result, group, seed=seed)
+    law = view.law
     log_U = _unique_tokens(law, D_da, unique_tokens)
-    theta = {
-        k: np.asarray(v.transpose("chain", "draw").values, float).reshape(1, -1)
-        for k, v in params.items()
-    }
+    theta = {k: v.reshape(1, -1) for k, v in view.theta.items()}
     n_draws = next(iter(theta.values())).shape[1]
     log_N = np.log(N_da.values).reshape(-1, 1)
     log_D = np.log(D_da.values).reshape(-1, 1)
     flat_U = None if log_U is None else np.asarray(log_U.values, float).reshape(-1, 1)
-    draw_noise = _noise_draws(result, group, seed) if include_noise else None
+    draw_noise = view.noise.sampler(seed) if include_noise else None
     out = np.empty((3, log_N.shape[0]))
     step = max(1, SUMMARY_CHUNK_VALUES // n_draws)
 
@@ -468,18 +342,9 @@ def _stack_quantiles(stack, N_da, D_da, group, unique_tokens, include_noise, see
     quantiles before the next block, so memory is bounded by the block size times the
     number of components.
     """
-    if unique_tokens is not None and not isinstance(unique_tokens, xr.DataArray):
-        values = np.asarray(unique_tokens, float)
-        try:
-            unique_tokens = D_da.copy(data=np.broadcast_to(values, D_da.shape))
-        except ValueError:
-            raise ValueError(
-                f"unique_tokens has shape {values.shape}; it must be a scalar or one value per "
-                f"point of N and D (shape {D_da.shape})"
-            ) from None
     flat_U = None
     if unique_tokens is not None:
-        flat_U = np.asarray(xr.broadcast(unique_tokens, D_da)[0].values, float).ravel()
+        flat_U = np.asarray(_like_D(unique_tokens, D_da).values, float).ravel()
     flat_N, flat_D = N_da.values.ravel(), D_da.values.ravel()
     post = next(iter(stack.components.values())).posterior
     n_draws = post.sizes["chain"] * post.sizes["draw"]
@@ -532,42 +397,21 @@ def _summary_dataset(out, N_da, D_da, ci_prob, include_noise, group, seed, attrs
     )
 
 
-def _noise_draws(result: Fit, group: str | None, seed: int):
-    """Return ``draw(shape, log_N, log_D)``: log-scale noise for a (points, draws) block.
-
-    ``log_N`` and ``log_D`` are the block's points, shape ``(points, 1)``. Drawn from one
-    generator in (point, draw) order, so consecutive blocks give the same numbers as one
-    block of all points.
-    """
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-    model = noise_model(result, group)
-    nu = flat_draws(model.nu)
-
-    def draw(shape, log_N, log_D):
-        return model.sd(log_N, log_D, flat=True) * noise.standard_noise(rng, shape, nu)
-
-    return draw
-
-
-def _log_loss_draws(law, N_da, D_da, params: Mapping[str, xr.DataArray], log_U):
+def _log_loss_draws(view: PosteriorView, N_da, D_da, log_U) -> xr.DataArray:
     """Evaluate the law on numpy arrays: draws (chain, draw, 1) × flattened points.
 
     Points are processed in blocks so that no intermediate exceeds ``CHUNK_VALUES``
     values (a few MB, whatever the grid), written into one preallocated output.
     """
-    first = params[law.params[0]]
-    n_chain, n_draw = first.sizes["chain"], first.sizes["draw"]
-    theta = {
-        k: np.asarray(v.transpose("chain", "draw").values, float)[..., None]
-        for k, v in params.items()
-    }
+    law = view.law
+    n_chain, n_draw = view.shape
     log_N = np.log(N_da.values).ravel()
     log_D = np.log(D_da.values).ravel()
     flat_U = None if log_U is None else np.asarray(log_U.values, float).ravel()
     out = np.empty((n_chain, n_draw, log_N.size))
     # Blocks of whole rows (draws) x contiguous points: each write is one contiguous copy.
     rows_out = out.reshape(n_chain * n_draw, log_N.size)
-    rows_theta = {k: v.reshape(-1, 1) for k, v in theta.items()}
+    rows_theta = {k: v.reshape(-1, 1) for k, v in view.theta.items()}
     cols = max(1, min(log_N.size, CHUNK_VALUES))
     rows = max(1, CHUNK_VALUES // cols)
 
@@ -590,23 +434,5 @@ def _log_loss_draws(law, N_da, D_da, params: Mapping[str, xr.DataArray], log_U):
     return xr.DataArray(
         values,
         dims=("chain", "draw") + N_da.dims,
-        coords={"chain": first["chain"], "draw": first["draw"]},
+        coords=view.coords,
     )
-
-
-def _noise(result: Fit, group, like: xr.DataArray, seed: int, log_N, log_D) -> xr.DataArray:
-    """Log-scale noise of one new run per draw, shaped like ``like`` (chain, draw, ...).
-
-    ``log_N`` and ``log_D`` (DataArrays broadcasting against ``like``) are the points: a
-    fit with a discrepancy term has a noise SD that grows with their distance in compute.
-    """
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-    model = noise_model(result, group)
-    sd = model.sd(log_N, log_D)
-    like = like.transpose("chain", "draw", ...)
-    nu = None
-    if model.nu is not None:
-        nu = model.nu.transpose("chain", "draw").values
-        nu = nu.reshape(nu.shape + (1,) * (like.ndim - 2))
-    eps = noise.standard_noise(rng, like.shape, nu)
-    return (xr.DataArray(eps, dims=like.dims) * sd).transpose(*like.dims)

@@ -49,17 +49,15 @@ from forecast.allocation import (
     optimal_log_D_for_N,
     optimal_log_N,
     result_attrs,
-    theta_arrays,
 )
 from forecast.averaged import Stack, mixes_draws
 from forecast.errors import ConfigError
 from forecast.extrapolation import assess
 from forecast.fit import Fit
 from forecast.intervals import eti
-from forecast.predict import _noise, group_params
+from forecast.posterior_view import posterior_view
 from forecast.summary import CI_PROBS, summarise
 from forecast.units import C_ATTRS, CI_PROB, D_ATTRS, FLOP_PER_PARAM_TOKEN, LOSS_ATTRS, N_ATTRS
-from models.laws import get_law
 
 #: What a scenario may fix besides N (see :class:`Scenario`).
 SCENARIO_KINDS = ("compute_optimal", "tokens_per_param", "D", "C", "budget")
@@ -312,11 +310,9 @@ def forecast_draws(
         raise ValueError(f"flop_per_param_token must be finite and > 0, got {flop_per_param_token}")
     specs = resolve_scenarios(scenarios)
     k = float(flop_per_param_token)
-    law = get_law(result.config.law)
-    params = group_params(result, group, seed=seed)
-    theta = theta_arrays(params)
-    post = result.posterior
-    shape = (post.sizes["chain"], post.sizes["draw"])
+    view = posterior_view(result, group, seed=seed)
+    law, shape = view.law, view.shape
+    theta = {k: v[..., None] for k, v in view.theta.items()}
     edge = 0
     logs_N, logs_D = [], []
     for spec in specs:
@@ -344,7 +340,7 @@ def forecast_draws(
     missing = np.isnan(log_D)
     mean = wrap(loss, {**LOSS_ATTRS, "curve": "mean curve"})
     # the noise SD at each draw's (N, D): with a discrepancy term it grows with the distance
-    noisy = mean * np.exp(_noise(result, group, mean, seed, wrap(log_N, {}), wrap(log_D, {})))
+    noisy = mean * np.exp(view.noise.sample(mean, seed, wrap(log_N, {}), wrap(log_D, {})))
     data = {
         "loss": mean,
         "loss_new_run": noisy.transpose(*dims).assign_attrs(
@@ -368,8 +364,7 @@ def forecast_draws(
         ),
     }
     coords = {
-        "chain": post["chain"],
-        "draw": post["draw"],
+        **view.coords,
         "scenario": [s.name for s in specs],
         "scenario_kind": ("scenario", [s.kind for s in specs]),
         "scenario_value": (

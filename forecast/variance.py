@@ -29,10 +29,10 @@ import pandas as pd
 import xarray as xr
 
 from forecast.fit import Fit
-from forecast.predict import _log_loss_draws, _unique_tokens, group_params, noise_model
+from forecast.posterior_view import PosteriorView, posterior_view
+from forecast.predict import _log_loss_draws, _unique_tokens
 from forecast.studies.stacking import _group_of
 from models import noise
-from models.laws import get_law
 
 #: Equal-count bins of a parameter's draws when estimating the variance it explains.
 BINS = 20
@@ -72,13 +72,12 @@ def variance_sources(result: Fit, runs: pd.DataFrame, *, seed: int = 0) -> xr.Da
             "variance_sources takes one Fit; decompose each component of an averaged "
             "posterior (Stack.components) separately"
         )
-    law = get_law(result.config.law)
     groups = _group_of(result, runs)
     parts, order = [], []
     for key in pd.unique(groups):
         idx = np.flatnonzero(groups == key)
         sub = runs.iloc[idx]
-        parts.append(_sources(result, law, sub, key or None, seed))
+        parts.append(_sources(posterior_view(result, key or None, seed=seed), sub))
         order.append(idx)
     perm = np.argsort(np.concatenate(order))
     variance = xr.concat(parts, "run").isel(run=perm)
@@ -121,19 +120,18 @@ def _explained(values: np.ndarray, parameter: np.ndarray, bins: int = BINS) -> n
     return (counts * (means - grand) ** 2).sum(axis=0) / len(parameter)
 
 
-def _sources(result: Fit, law, runs: pd.DataFrame, group, seed: int) -> xr.DataArray:
+def _sources(view: PosteriorView, runs: pd.DataFrame) -> xr.DataArray:
     """Variance by source at the runs of one group: dims ``(run, source)``."""
+    law, model = view.law, view.noise
     N = xr.DataArray(runs["N"].to_numpy(float), dims="run")
     D = xr.DataArray(runs["D"].to_numpy(float), dims="run")
     U = runs["unique_tokens"].to_numpy(float) if law.needs_unique_tokens else None
     log_U = _unique_tokens(law, D, U)
-    params = group_params(result, group, seed=seed)
-    model = noise_model(result, group)
     dims = ("chain", "draw")
-    mean = _log_loss_draws(law, N, D, params, log_U)
+    mean = _log_loss_draws(view, N, D, log_U)
     parameters = mean.var(dims)
     flat = mean.transpose("chain", "draw", "run").values.reshape(-1, len(runs))
-    centred = _centred(law, params, model.centres)
+    centred = _centred(law, view.params, model.centres)
     held = {name: _explained(flat, centred[name].values.ravel()) for name in law.params}
     nu = None if model.nu is None else model.nu.values
     sigma_only = noise.noise_variance(model.sigma.values, nu).mean()

@@ -66,9 +66,11 @@ This module is math only: it receives arrays and returns an unsampled ``pm.Model
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Required, TypedDict, Unpack
 
 import numpy as np
 import pymc as pm
@@ -376,6 +378,8 @@ def log_density(y, mean, sd, nu=None):
     >>> round(float(log_density(0.0, 0.0, 1.0)), 6)
     -0.918939
     """
+    # closed form, not scipy.stats.t/norm.logpdf: 2.5-4x faster on (draws, runs) arrays, same
+    # values to 1e-12 (tests/test_build.py checks it against scipy)
     z = (np.asarray(y) - mean) / sd
     normal = -np.log(sd) - 0.5 * np.log(2.0 * np.pi) - 0.5 * z**2
     if nu is None:
@@ -555,20 +559,23 @@ def effective_pooled(spec: LawSpec, pooled: Sequence[str] | None, n_groups: int)
     return tuple(spec.params if pooled is None else pooled) if n_groups > 1 else ()
 
 
-def structure_key(
-    data: ModelData,
-    *,
-    law: str,
-    priors: Mapping[str, PriorSpec],
-    likelihood: str = "normal",
-    pooled: Sequence[str] | None = None,
-    discrepancy: str | None = None,
-    parametrisation: str = "centre",
-) -> str:
+class ModelOptions(TypedDict, total=False):
+    """The keywords of :func:`build_model` besides the data (its defaults apply)."""
+
+    law: Required[str]
+    priors: Required[Mapping[str, PriorSpec]]
+    likelihood: str
+    pooled: Sequence[str] | None
+    discrepancy: str | None
+    parametrisation: str
+
+
+def structure_key(data: ModelData, **options: Unpack[ModelOptions]) -> str:
     """Describe what fixes the graph of :func:`build_model`, apart from its data values.
 
     Two data sets with the same key give models that differ only in the values of their
-    shared variables, so one compiled model serves both.
+    shared variables, so one compiled model serves both. ``options`` are the keywords of
+    :func:`build_model`, with its defaults (an unknown keyword is a TypeError).
 
     Returns
     -------
@@ -576,15 +583,18 @@ def structure_key(
         Canonical JSON of the law, priors, likelihood, discrepancy, parametrisation, pooled
         names, number of groups and which optional data (unique tokens, known SDs) exist.
     """
-    spec = get_law(law)
+    bound = inspect.signature(build_model).bind(data, **options)
+    bound.apply_defaults()
+    o = bound.arguments
+    priors = o["priors"]
     return json.dumps(
         {
-            "law": law,
+            "law": o["law"],
             "priors": {k: priors[k].to_dict() for k in sorted(priors)},
-            "likelihood": likelihood,
-            "discrepancy": discrepancy,
-            "parametrisation": parametrisation,
-            "pooled": list(effective_pooled(spec, pooled, len(data.groups))),
+            "likelihood": o["likelihood"],
+            "discrepancy": o["discrepancy"],
+            "parametrisation": o["parametrisation"],
+            "pooled": list(effective_pooled(get_law(o["law"]), o["pooled"], len(data.groups))),
             "n_groups": len(data.groups),
             "unique_tokens": data.log_U is not None,
             "known_sd": data.rel_sd is not None,

@@ -13,6 +13,8 @@ CSV or JSON (``--format``).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import math
 import warnings
@@ -471,8 +473,53 @@ _FIT_OPTIONS = (
 
 
 def _command_fit_config(options: Mapping, **overrides) -> FitConfig:
-    """:func:`_fit_config` of a command's options (its ``locals()``) and ``overrides``."""
+    """:func:`_fit_config` of a command's ``locals()`` (and its ``fit``) and ``overrides``."""
+    options = {**options, **options.get("fit", {})}
     return _fit_config(**{name: options[name] for name in _FIT_OPTIONS}, **overrides)
+
+
+#: The options every command that fits shares, in ``--help`` order: name -> (type, option).
+_SHARED_FIT_OPTIONS = {
+    "likelihood": (str, LIKELIHOOD),
+    "recipe": (str, RECIPE),
+    "weights": (str, WEIGHTS),
+    "sampler": (str, SAMPLER),
+    "draws": (int, DRAWS),
+    "tune": (int, TUNE),
+    "chains": (int, CHAINS),
+    "seed": (int, SEED),
+}
+
+
+def fit_options(after: str) -> Callable[[Callable], Callable]:
+    """Give a command ``--likelihood`` … ``--seed`` (:data:`_SHARED_FIT_OPTIONS`).
+
+    Typer reads the signature set here: the shared options follow the command's parameter
+    ``after``. The command takes them as ``**fit`` (a mapping by option name).
+    """
+
+    def decorate(command: Callable) -> Callable:
+        signature = inspect.signature(command)
+        own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        at = [p.name for p in own].index(after) + 1
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        shared = [
+            inspect.Parameter(name, kind, default=option, annotation=type_)
+            for name, (type_, option) in _SHARED_FIT_OPTIONS.items()
+        ]
+
+        @functools.wraps(command)
+        def wrapper(**kwargs):
+            return command(**kwargs)
+
+        wrapper.__signature__ = signature.replace(parameters=own[:at] + shared + own[at:])
+        wrapper.__annotations__ = {
+            **command.__annotations__,
+            **{p.name: p.annotation for p in shared},
+        }
+        return wrapper
+
+    return decorate
 
 
 def _fit_config(

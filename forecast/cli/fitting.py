@@ -1,9 +1,6 @@
 """CLI commands that fit a posterior or list the data: fit, inspect and datasets.
 
-No logic lives here. Errors a user can fix (bad data, bad config, an existing output,
-an incompatible file) end the command with a one-line message and a non-zero exit code,
-not a traceback. Outputs are never overwritten without ``--force``. The commands register
-on the app of :mod:`forecast.cli._common`; :mod:`forecast.cli` imports this module.
+Conventions (no logic here, one-line errors, ``--force``): :mod:`forecast.cli`.
 """
 
 from __future__ import annotations
@@ -17,22 +14,14 @@ import typer
 
 from forecast.averaged import Stack
 from forecast.cli._common import (
-    CHAINS,
     DATA,
     DATASET,
-    DRAWS,
     EXIT_CONVERGENCE,
     FORMAT,
     GROUPS,
     LAW,
-    LIKELIHOOD,
     POOLED,
     PRIORS,
-    RECIPE,
-    SAMPLER,
-    SEED,
-    TUNE,
-    WEIGHTS,
     _check_outputs,
     _check_recipe,
     _command_fit_config,
@@ -47,6 +36,7 @@ from forecast.cli._common import (
     app,
     console,
     err_console,
+    fit_options,
 )
 from forecast.config import RECIPES
 from forecast.data.catalog import list_datasets
@@ -57,6 +47,7 @@ from forecast.studies.stacking import fit_averaged
 
 
 @app.command("fit")
+@fit_options(after="pooled")
 def fit_command(
     ctx: typer.Context,
     data: Path = DATA,
@@ -68,14 +59,6 @@ def fit_command(
     priors: str = PRIORS,
     groups: str = GROUPS,
     pooled: str = POOLED,
-    likelihood: str = LIKELIHOOD,
-    recipe: str = RECIPE,
-    weights: str = WEIGHTS,
-    sampler: str = SAMPLER,
-    draws: int = DRAWS,
-    tune: int = TUNE,
-    chains: int = CHAINS,
-    seed: int = SEED,
     out: Path = typer.Option(Path("fit.nc"), help="NetCDF posterior to write."),
     figure: Path = typer.Option(None, help="Figure to write (default: OUT with .png)."),
     force: bool = typer.Option(False, help="Replace existing outputs."),
@@ -83,6 +66,7 @@ def fit_command(
         False, help="When diagnostics fail, write nothing and exit 3 (default: warn)."
     ),
     fmt: str = FORMAT,
+    **fit,
 ) -> None:
     """Fit a hierarchical scaling law; write the posterior (NetCDF) and a figure.
 
@@ -91,6 +75,7 @@ def fit_command(
     writes the averaged posterior, all components in one file.
     """
     options = dict(locals())
+    recipe, weights, seed = fit["recipe"], fit["weights"], fit["seed"]
     say = _messages(fmt)
     figure = figure or out.with_suffix(".png")
     _check_outputs([out, figure], force)

@@ -1,9 +1,6 @@
 """CLI commands that read a posterior: exhaustion, forecast and report.
 
-No logic lives here. Errors a user can fix (bad data, bad config, an existing output,
-an incompatible file) end the command with a one-line message and a non-zero exit code,
-not a traceback. Outputs are never overwritten without ``--force``. The commands register
-on the app of :mod:`forecast.cli._common`; :mod:`forecast.cli` imports this module.
+Registered on the app of :mod:`forecast.cli._common`, by the rules of :mod:`forecast.cli`.
 """
 
 from __future__ import annotations
@@ -14,27 +11,20 @@ import pandas as pd
 import typer
 
 from forecast.cli._common import (
-    CHAINS,
     CI_PROB,
     DATA,
     DATASET,
-    DRAWS,
     FLOP,
     FORMAT,
     GROUPS,
     LAW,
-    LIKELIHOOD,
     LOSS,
     PARAMETERS,
     POOLED,
     PRIORS,
     RATIO,
-    RECIPE,
-    SAMPLER,
     SEED,
     TOKENS,
-    TUNE,
-    WEIGHTS,
     _check_group,
     _check_outputs,
     _check_recipe,
@@ -49,6 +39,7 @@ from forecast.cli._common import (
     _quiet_extrapolation,
     _runs_source,
     app,
+    fit_options,
 )
 from forecast.data.catalog import load_dataset
 from forecast.fit import group_labels
@@ -299,6 +290,7 @@ def forecast_command(
 
 
 @app.command("report")
+@fit_options(after="priors")
 def report_command(
     ctx: typer.Context,
     data: Path = DATA,
@@ -308,14 +300,6 @@ def report_command(
     pooled: str = POOLED,
     law: str = LAW,
     priors: str = PRIORS,
-    likelihood: str = LIKELIHOOD,
-    recipe: str = RECIPE,
-    weights: str = WEIGHTS,
-    sampler: str = SAMPLER,
-    draws: int = DRAWS,
-    tune: int = TUNE,
-    chains: int = CHAINS,
-    seed: int = SEED,
     params: float = typer.Option(
         1e13, "--params", parser=PARAMETERS, help="Model size N (parameters)."
     ),
@@ -327,6 +311,7 @@ def report_command(
     out: Path = typer.Option(Path("report"), "--out", help="Output directory."),
     force: bool = typer.Option(False, help="Replace existing outputs."),
     fmt: str = FORMAT,
+    **fit,
 ) -> None:
     """Fit, forecast, draw figures and write report.md, the posterior and the forecast.
 
@@ -336,6 +321,7 @@ def report_command(
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     options = dict(locals())
+    recipe, weights = fit["recipe"], fit["weights"]
     from forecast.report import report
     from forecast.scenarios import Scenario
 

@@ -38,6 +38,7 @@ import itertools
 import numpy as np
 import pandas as pd
 import xarray as xr
+from scipy import special
 from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
@@ -85,6 +86,7 @@ def _log_prediction(theta: np.ndarray, log_N: np.ndarray, log_D: np.ndarray):
     a, b, e, alpha, beta = theta
     t_N = a - alpha * log_N
     t_D = b - beta * log_D
+    # by hand, not scipy.special.logsumexp: the gradient needs the three softmax weights too
     top = np.maximum(np.maximum(t_N, t_D), e)
     x_N, x_D, x_E = np.exp(t_N - top), np.exp(t_D - top), np.exp(e - top)
     total = x_N + x_D + x_E
@@ -385,7 +387,8 @@ def predict_point(params: xr.Dataset, N, D) -> xr.DataArray:
     t_D = params["log_B"] - params["beta"] * log_D
     log_E = params["log_E"] + 0.0 * log_N
     stacked = xr.concat([t_N, t_D, log_E], dim="_term")
-    top = stacked.max("_term")
-    log_loss = top + np.log(np.exp(stacked - top).sum("_term"))
+    log_loss = xr.apply_ufunc(
+        special.logsumexp, stacked, input_core_dims=[["_term"]], kwargs={"axis": -1}
+    )
     out = np.exp(log_loss).rename("loss").assign_attrs({**LOSS_ATTRS, "curve": "point fit"})
     return out.assign_coords(N=("point", N_arr), D=("point", D_arr))

@@ -62,12 +62,12 @@ from forecast.averaged import Stack, mixes_draws
 from forecast.data.runs import load_runs
 from forecast.errors import ConfigError, DataError
 from forecast.fit import Fit, fit
-from forecast.predict import group_params, noise_model
+from forecast.posterior_view import posterior_view
 from forecast.studies.stacking import fit_averaged
 from forecast.units import C_ATTRS, D_ATTRS, FLOP_PER_PARAM_TOKEN, LOSS_ATTRS, N_ATTRS
 from models import noise
 from models.build import log_density
-from models.laws import LawSpec, get_law
+from models.laws import LawSpec
 
 __all__ = [
     "WeightCollapseWarning",
@@ -169,10 +169,9 @@ def target_draws(
     """
     if target not in TARGETS:
         raise ConfigError(f"unknown target {target!r}; choose one of {list(TARGETS)}")
-    law = get_law(result.config.law)
     group = _resolve_group(result, group)
-    params = group_params(result, group)
-    like = params[law.params[0]].transpose("chain", "draw")
+    view = posterior_view(result, group)
+    law, params = view.law, view.params
     if target != "loss":
         if target not in params:
             raise ConfigError(f"law {law.name!r} has no parameter {target!r}")
@@ -185,14 +184,13 @@ def target_draws(
         )
     if not (np.isfinite(N) and N > 0):
         raise ConfigError(f"N must be finite and > 0 (parameters), got {N!r}")
-    theta = {k: np.asarray(v.transpose("chain", "draw").values, float) for k, v in params.items()}
     log_N = float(np.log(N))
-    log_D = _optimal_log_D(law, theta, log_N)
+    log_D = _optimal_log_D(law, view.theta, log_N)
     log_U = log_D if law.needs_unique_tokens else None
-    values = np.exp(law.log_loss(log_N, log_D, theta, xp=np, log_U=log_U))
+    values = np.exp(law.log_loss(log_N, log_D, view.theta, xp=np, log_U=log_U))
     how = "compute-optimal D per draw"
     return xr.DataArray(
-        values, dims=("chain", "draw"), coords=like.coords, name="loss"
+        values, dims=("chain", "draw"), coords=view.coords, name="loss"
     ).assign_attrs(
         {
             **LOSS_ATTRS,
@@ -228,14 +226,9 @@ def frontier_draws(result: Fit | Stack, C, *, group: str | None = None) -> xr.Da
     -----
     .. math:: L^*(C) = f\bigl(N^*(C), D^*(C)\bigr), \qquad 6 N^* D^* = C
     """
-    law = get_law(result.config.law)
-    group = _resolve_group(result, group)
-    params = group_params(result, group)
-    like = params[law.params[0]].transpose("chain", "draw")
-    theta = {
-        k: np.asarray(v.transpose("chain", "draw").values, float)[..., None]
-        for k, v in params.items()
-    }
+    view = posterior_view(result, _resolve_group(result, group))
+    law = view.law
+    theta = {k: v[..., None] for k, v in view.theta.items()}
     C = np.atleast_1d(np.asarray(C, dtype=float))
     log_budget = np.log(C / FLOP_PER_PARAM_TOKEN)[None, None, :]
     log_N, _ = optimal_log_N(law, theta, log_budget, k=FLOP_PER_PARAM_TOKEN)
@@ -243,7 +236,7 @@ def frontier_draws(result: Fit | Stack, C, *, group: str | None = None) -> xr.Da
     log_U = log_D if law.needs_unique_tokens else None
     values = np.exp(law.log_loss(log_N, log_D, theta, xp=np, log_U=log_U))
     return xr.DataArray(
-        values, dims=("chain", "draw", "point"), coords={**like.coords, "C": ("point", C, C_ATTRS)}
+        values, dims=("chain", "draw", "point"), coords={**view.coords, "C": ("point", C, C_ATTRS)}
     ).assign_attrs({**LOSS_ATTRS, "curve": "mean curve on the compute-optimal frontier"})
 
 
@@ -309,8 +302,9 @@ def candidate_predictive(
         mean, sd = (np.choose(pick[None, :], [p[i] for p in parts]) for i in (0, 1))
         nus = [np.full(pick.shape, np.inf) if p[2] is None else p[2] for p in parts]
         return mean, sd, None if all(p[2] is None for p in parts) else np.choose(pick, nus)
-    law = get_law(result.config.law)
-    params = {k: _flat(v)[None, :] for k, v in group_params(result, group).items()}
+    view = posterior_view(result, group)
+    law, model = view.law, view.noise
+    params = {k: v.reshape(1, -1) for k, v in view.theta.items()}
     N_c = candidates["N"].to_numpy(float)
     D_c = candidates["D"].to_numpy(float)
     log_U = None
@@ -319,7 +313,6 @@ def candidate_predictive(
         log_U = np.log(np.minimum(U, D_c))[:, None]
     log_N, log_D = np.log(N_c)[:, None], np.log(D_c)[:, None]
     mean = law.log_loss(log_N, log_D, params, xp=np, log_U=log_U)
-    model = noise_model(result, group)
     sd = np.broadcast_to(model.sd(log_N, log_D, flat=True), mean.shape)
     nu = None if model.nu is None else _flat(model.nu)
     return mean, sd, nu

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 import xarray as xr
+from scipy import special
 
 from forecast import _idata
 from forecast.averaged import Stack, mixes_draws
@@ -32,7 +33,8 @@ from forecast.config import FitConfig, recipe_configs
 from forecast.data.runs import load_runs
 from forecast.errors import ConfigError
 from forecast.fit import Fit, fit
-from forecast.predict import flat_draws, noise_model, predict
+from forecast.posterior_view import flat_draws, noise_model
+from forecast.predict import predict
 from models import noise
 from models.build import log_density
 from models.laws import get_law
@@ -64,8 +66,8 @@ def compare_fits(fits: Mapping[str, Fit]) -> xr.Dataset:
     xarray.Dataset
         Along dim ``model`` (the names): ``elpd_loo``, ``se``, ``p_loo``, ``elpd_diff``,
         ``dse`` (log density of log loss; higher ``elpd_loo`` predicts held-in runs better),
-        ``weight`` (stacking weights, sum 1; the objective of ``arviz.compare(...,
-        method="stacking")``, maximised by :func:`stacking_weights`), ``max_pareto_k`` and
+        ``weight`` (stacking weights, sum 1), all three from ``arviz.compare(...,
+        method="stacking")``, ``max_pareto_k`` and
         ``n_bad_k`` (Pareto :math:`\hat k > 0.7`: LOO unreliable for those runs).
 
     Raises
@@ -94,19 +96,14 @@ def compare_fits(fits: Mapping[str, Fit]) -> xr.Dataset:
     hashes = {_idata.attrs(f.idata).get("data_hash") for f in fits.values()}
     if len(hashes) > 1:
         raise ConfigError(f"compare_fits needs fits of the same runs; {names} differ")
-    loos = [_idata.loo_pointwise(fits[n].idata) for n in names]
-    pointwise = np.stack([loo["elpd_i"].values for loo in loos], axis=1)  # (run, model)
-    elpd = pointwise.sum(axis=0)
-    best = int(np.argmax(elpd))
-    diff = pointwise[:, [best]] - pointwise
+    by_name, compared = _idata.loo_compare({n: fits[n].idata for n in names})
+    loos = [by_name[n] for n in names]
     table = xr.Dataset(
         {
-            "elpd_loo": ("model", elpd),
+            "elpd_loo": ("model", [float(loo["elpd_loo"]) for loo in loos]),
             "se": ("model", [float(loo["se"]) for loo in loos]),
             "p_loo": ("model", [float(loo["p_loo"]) for loo in loos]),
-            "elpd_diff": ("model", elpd[best] - elpd),
-            "dse": ("model", np.sqrt(len(pointwise) * diff.var(axis=0))),
-            "weight": ("model", stacking_weights(pointwise)),
+            **{k: ("model", v) for k, v in compared.items()},
             "max_pareto_k": ("model", [float(loo["pareto_k"].max()) for loo in loos]),
             "n_bad_k": ("model", [int((loo["pareto_k"] > 0.7).sum()) for loo in loos]),
         },
@@ -267,8 +264,7 @@ def log_predictive_density(result: Fit, runs: pd.DataFrame, *, seed: int = 0) ->
     nu = flat_draws(some.nu)
     log_p = log_density(np.log(y), log_mu.reshape(sd.shape), sd, None if nu is None else nu.T)
     flat = log_p.reshape(-1, log_p.shape[-1])
-    top = flat.max(0)
-    lpd = top + np.log(np.exp(flat - top).mean(0))
+    lpd = special.logsumexp(flat, axis=0) - np.log(flat.shape[0])
     return xr.DataArray(
         lpd, dims="run", attrs={"units": "1", "long_name": "log predictive density"}
     )
@@ -306,6 +302,7 @@ def stacking_weights(lpd: np.ndarray, *, iterations: int = 2000) -> np.ndarray:
     >>> stacking_weights(lpd).round(2).tolist()
     [0.82, 0.18]
     """
+    # our EM, not arviz.compare: that takes LOO results, these are held-out (LFO) densities
     lpd = np.asarray(lpd, float)
     dens = np.exp(lpd - lpd.max(axis=1, keepdims=True))
     w = np.full(lpd.shape[1], 1.0 / lpd.shape[1])

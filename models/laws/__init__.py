@@ -9,7 +9,7 @@ so the formula exists once.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from models.errors import ConfigError
@@ -66,16 +66,17 @@ def _from_module(name: str, module, *, needs_unique_tokens: bool = False) -> Law
     )
 
 
+_KAPLAN = _from_module("kaplan", kaplan)
+
 LAWS: dict[str, LawSpec] = {
     "chinchilla": _from_module("chinchilla", chinchilla),
     "chinchilla_broken": _from_module("chinchilla_broken", broken),
-    "kaplan": _from_module("kaplan", kaplan),
-    "kaplan_floor": LawSpec(
+    "kaplan": _KAPLAN,
+    "kaplan_floor": replace(  # Kaplan's law with a floor E: same centring, one more parameter
+        _KAPLAN,
         name="kaplan_floor",
         params=kaplan.FLOOR_PARAMS,
         positive=kaplan.FLOOR_POSITIVE,
-        centring=MappingProxyType(kaplan.CENTRING),
-        needs_unique_tokens=False,
         log_loss=kaplan.log_loss_floor,
         doc=kaplan.FLOOR_FORMULA,
     ),

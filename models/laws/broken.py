@@ -29,11 +29,11 @@ Hoffmann et al. 2022, arXiv:2203.15556, eq. 2.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from models.laws._doc import Params, shared_doc
 from models.laws.chinchilla import logaddexp
 
 #: Free parameters in the sampled space.
@@ -132,33 +132,15 @@ def loss(
     return E + term_N + term_D
 
 
-def log_loss(
-    log_N: Any,
-    log_D: Any,
-    params: Mapping[str, Any],
-    *,
-    xp: Any = np,
-    log_U: Any = None,
-) -> Any:
+@shared_doc
+def log_loss(log_N: Any, log_D: Any, params: Params, *, xp: Any = np, log_U: Any = None) -> Any:
     r"""Natural log of the broken Chinchilla loss, computed in log space.
 
     Parameters
     ----------
-    log_N : array_like or TensorVariable
-        :math:`\log N`, N in parameters.
-    log_D : array_like or TensorVariable
-        :math:`\log D`, D in tokens.
-    params : mapping
+    {log_loss_args}
         :data:`PARAMS`; scalars, tensors or arrays that broadcast against ``log_N``.
-    xp : module, default numpy
-        ``numpy`` or ``pytensor.tensor``.
-    log_U : array_like, optional
-        Ignored: the law has no repetition term. Accepted so every law shares one signature.
-
-    Returns
-    -------
-    array_like or TensorVariable
-        :math:`\log L` with L in nats/token, broadcast shape of the inputs.
+    {log_loss_end}
 
     Notes
     -----

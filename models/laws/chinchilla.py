@@ -15,10 +15,11 @@ the compute-optimal allocation of Hoffmann et al. (2022, eq. 4) and the stable
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from models.laws._doc import Params, shared_doc
 
 #: Free parameters in the sampled space.
 PARAMS = ("E", "log_A", "alpha", "log_B", "beta")
@@ -62,6 +63,7 @@ def logaddexp(a: Any, b: Any, *, xp: Any = np) -> Any:
     return xp.switch(xp.gt(a, b), a + xp.softplus(b - a), b + xp.softplus(a - b))
 
 
+@shared_doc
 def loss(N: Any, D: Any, E: Any, A: Any, alpha: Any, B: Any, beta: Any, xp: Any = np) -> Any:
     r"""Compute the expected loss under the Chinchilla law, in natural units.
 
@@ -81,13 +83,7 @@ def loss(N: Any, D: Any, E: Any, A: Any, alpha: Any, B: Any, beta: Any, xp: Any 
         Data-term coefficient, nats/token :math:`\times` tokens\ :sup:`beta`, > 0.
     beta : array_like or TensorVariable
         Data exponent (dimensionless), > 0.
-    xp : module, default numpy
-        ``numpy`` or ``pytensor.tensor``.
-
-    Returns
-    -------
-    array_like or TensorVariable
-        Loss in nats/token, broadcast over all arguments.
+    {loss_end}
 
     Notes
     -----
@@ -111,34 +107,16 @@ def loss(N: Any, D: Any, E: Any, A: Any, alpha: Any, B: Any, beta: Any, xp: Any 
     return E + A * xp.exp(-alpha * xp.log(N)) + B * xp.exp(-beta * xp.log(D))
 
 
-def log_loss(
-    log_N: Any,
-    log_D: Any,
-    params: Mapping[str, Any],
-    *,
-    xp: Any = np,
-    log_U: Any = None,
-) -> Any:
+@shared_doc
+def log_loss(log_N: Any, log_D: Any, params: Params, *, xp: Any = np, log_U: Any = None) -> Any:
     r"""Natural log of the Chinchilla loss, computed in log space.
 
     Parameters
     ----------
-    log_N : array_like or TensorVariable
-        :math:`\log N`, N in parameters.
-    log_D : array_like or TensorVariable
-        :math:`\log D`, D in tokens.
-    params : mapping
+    {log_loss_args}
         ``E`` (nats/token), ``log_A``, ``alpha``, ``log_B``, ``beta``; scalars, tensors or
         arrays that broadcast against ``log_N`` (e.g. shape ``(chain, draw, 1)``).
-    xp : module, default numpy
-        ``numpy`` or ``pytensor.tensor``.
-    log_U : array_like, optional
-        Ignored: the law has no repetition term. Accepted so every law shares one signature.
-
-    Returns
-    -------
-    array_like or TensorVariable
-        :math:`\log L` with L in nats/token, broadcast shape of the inputs.
+    {log_loss_end}
 
     Notes
     -----

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from models.laws._doc import Params, shared_doc
 from models.laws.chinchilla import log_loss as _chinchilla_log_loss
 from models.laws.chinchilla import log_optimal_N_for_D
 from models.laws.chinchilla import loss as _chinchilla_loss
@@ -153,6 +154,7 @@ def effective_params(
     return xp.exp(_log_effective_params(xp.log(N), xp.log(U), params, xp))
 
 
+@shared_doc
 def loss(
     N: Any,
     D: Any,
@@ -185,13 +187,7 @@ def loss(
         Decay scale of repeated data, epochs, > 0.
     R_N_star : array_like or TensorVariable
         Decay scale of excess parameters, > 0.
-    xp : module, default numpy
-        ``numpy`` or ``pytensor.tensor``.
-
-    Returns
-    -------
-    array_like or TensorVariable
-        Loss in nats/token, broadcast over all arguments.
+    {loss_end}
 
     Notes
     -----
@@ -222,35 +218,21 @@ def loss(
     return _chinchilla_loss(N_eff, D_eff, E, A, alpha, B, beta, xp=xp)
 
 
-def log_loss(
-    log_N: Any,
-    log_D: Any,
-    params: Mapping[str, Any],
-    *,
-    xp: Any = np,
-    log_U: Any = None,
-) -> Any:
+@shared_doc
+def log_loss(log_N: Any, log_D: Any, params: Params, *, xp: Any = np, log_U: Any = None) -> Any:
     r"""Natural log of the data-constrained loss, computed in log space.
 
     Parameters
     ----------
-    log_N : array_like or TensorVariable
-        :math:`\log N`, N in parameters.
-    log_D : array_like or TensorVariable
-        :math:`\log D`, D in tokens seen.
-    params : mapping
+    {log_loss_args}
         ``E``, ``log_A``, ``alpha``, ``log_B``, ``beta``, ``R_D_star``, ``R_N_star``;
         broadcastable against ``log_N``.
-    xp : module, default numpy
-        ``numpy`` or ``pytensor.tensor``.
+    {xp}
     log_U : array_like, optional
         :math:`\log U`, U in unique tokens; ``None`` means ``U = D`` (no repetition).
         Values above ``log_D`` are treated as ``log_D``.
 
-    Returns
-    -------
-    array_like or TensorVariable
-        :math:`\log L`, L in nats/token.
+    {log_loss_returns}
 
     Notes
     -----

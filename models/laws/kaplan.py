@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from models.laws._doc import Params, shared_doc
 from models.laws.chinchilla import logaddexp
 
 #: Free parameters of ``kaplan`` in the sampled space.
@@ -37,6 +38,7 @@ FORMULA = "L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D"
 FLOOR_FORMULA = "L = E + [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D"
 
 
+@shared_doc
 def loss(
     N: Any,
     D: Any,
@@ -65,13 +67,7 @@ def loss(
         Data exponent (dimensionless), > 0.
     E : array_like or TensorVariable, default 0.0
         Irreducible loss, nats/token, >= 0; 0 gives Kaplan's original law.
-    xp : module, default numpy
-        ``numpy`` or ``pytensor.tensor``.
-
-    Returns
-    -------
-    array_like or TensorVariable
-        Loss in nats/token, broadcast over all arguments.
+    {loss_end}
 
     Notes
     -----
@@ -102,33 +98,15 @@ def _log_core(log_N: Any, log_D: Any, params: Mapping[str, Any], xp: Any) -> Any
     return params["alpha_D"] * logaddexp(term_N, term_D, xp=xp)
 
 
-def log_loss(
-    log_N: Any,
-    log_D: Any,
-    params: Mapping[str, Any],
-    *,
-    xp: Any = np,
-    log_U: Any = None,
-) -> Any:
+@shared_doc
+def log_loss(log_N: Any, log_D: Any, params: Params, *, xp: Any = np, log_U: Any = None) -> Any:
     r"""Natural log of the Kaplan loss (no floor), computed in log space.
 
     Parameters
     ----------
-    log_N : array_like or TensorVariable
-        :math:`\log N`, N in parameters.
-    log_D : array_like or TensorVariable
-        :math:`\log D`, D in tokens.
-    params : mapping
+    {log_loss_args}
         ``log_N_c``, ``alpha_N``, ``log_D_c``, ``alpha_D``; broadcastable against ``log_N``.
-    xp : module, default numpy
-        ``numpy`` or ``pytensor.tensor``.
-    log_U : array_like, optional
-        Ignored: the law has no repetition term.
-
-    Returns
-    -------
-    array_like or TensorVariable
-        :math:`\log L`, L in nats/token.
+    {log_loss_end}
 
     Notes
     -----
@@ -153,12 +131,7 @@ def log_loss(
 
 
 def log_loss_floor(
-    log_N: Any,
-    log_D: Any,
-    params: Mapping[str, Any],
-    *,
-    xp: Any = np,
-    log_U: Any = None,
+    log_N: Any, log_D: Any, params: Params, *, xp: Any = np, log_U: Any = None
 ) -> Any:
     r"""Natural log of the Kaplan loss with an irreducible floor ``E``.
 
