@@ -435,7 +435,7 @@ def test_acceptance_10T_compute_optimal_loss(chinchilla_weak):
     )
     assert chinchilla_weak.diagnostics.attrs["divergences"] == 0
     assert 1.80 <= median <= 1.90  # Besiroglu's point fit: 1.846 at D = 1.44e14
-    assert 3 < lo < float(co["tokens_per_param"]) < hi < 50
+    assert 3 < lo < float(co["tokens_per_param_median"]) < hi < 50
 
 
 @pytest.mark.slow
@@ -450,8 +450,8 @@ def test_hoffmann_prior_moves_10T_data_up(chinchilla_weak, chinchilla_runs):
     }
     result = _chinchilla_fit(chinchilla_runs, "hoffmann2022", strong)
     scenario = [{"kind": "compute_optimal"}]
-    weak_D = float(forecast(chinchilla_weak, N=1e13, scenarios=scenario)["D"][0])
-    strong_D = float(forecast(result, N=1e13, scenarios=scenario)["D"][0])
+    weak_D = float(forecast(chinchilla_weak, N=1e13, scenarios=scenario)["D_median"][0])
+    strong_D = float(forecast(result, N=1e13, scenarios=scenario)["D_median"][0])
     print(f"D* at N = 1e13: weak {weak_D:.3g}, strong Hoffmann {strong_D:.3g} (Hoffmann ~3.1e15)")
     assert strong_D > 1.5 * weak_D
     assert strong_D < 3.1e15  # toward Hoffmann's point fit, not past it: the data still count
