@@ -129,7 +129,7 @@ def observation_sd(
     >>> c = {"log_N": 0.0, "log_D": 0.0}
     >>> round(float(observation_sd(0.003, tau=0.004, log_N=np.log(10.0),
     ...                            log_D=np.log(10.0), centres=c, rel_sd=0.01)), 6)
-    0.013217
+    0.013153
     """
     sd = sigma
     if tau is not None:
