@@ -1,4 +1,4 @@
-"""Joint hierarchical fit of small runs + frontier families vs small runs alone.
+"""Joint hierarchical fit of small runs + large-model families vs small runs alone.
 
 Prints the pooled alpha/beta posteriors of both fits and the diagnostics (issue 4).
 Design as in the Gadre acceptance fit: the exponents are shared by every group (a property

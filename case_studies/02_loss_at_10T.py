@@ -25,7 +25,7 @@ FIGURE_DIR = "figures"  # where this notebook writes its README figure
 # and how much does another 10× of compute buy at that scale?
 #
 # The fit is one hierarchical model of small training runs (Gadre et al. 2024 on three
-# corpora; the OLMo ladder) **and** published frontier families (GPT-3, OPT, OLMo-1, up to
+# corpora; the OLMo ladder) **and** published families of large models (GPT-3, OPT, OLMo-1, up to
 # 175B parameters): every (dataset, corpus) is a group with its own floor and coefficients,
 # partially pooled, so the small runs and the large families inform the same exponents.
 # Units: loss nats/token, $N$ parameters, $D$ tokens, $C = 6ND$ FLOP.

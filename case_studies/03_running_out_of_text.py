@@ -26,7 +26,7 @@ FIGURE_DIR = "figures"  # where this notebook writes its README figure
 # stock — compared with Villalobos et al. (2024): median 2028, between 2026 and 2032?
 #
 # Ingredients, each a posterior or a prior:
-# * the law, fitted jointly to small runs and published frontier families (as in case
+# * the law, fitted jointly to small runs and published families of large models (as in case
 #   study 2; small runs alone span too little of $N$ to pin the exponents that set the
 #   allocation at 10T), for a **new model family** drawn from the population: the
 #   compute-optimal $D^*(N)$ of every draw;
@@ -148,7 +148,7 @@ years = np.linspace(2018, 2036, 60)
 since_centre = xr.DataArray(years, dims="year") - trend.attrs["year_centre"]
 line = trend["intercept"] + trend["slope"] * since_centre  # log10 tokens
 fig, ax = plt.subplots(figsize=(7.5, 4.5))
-ax.scatter(trend["year"], trend["tokens"], s=14, c="C3", label="frontier models (Epoch AI)")
+ax.scatter(trend["year"], trend["tokens"], s=14, c="C3", label="largest models (Epoch AI)")
 band_against_stock(ax, years, 10.0**line, "trend line")
 ax.axvspan(
     VILLALOBOS_YEAR["lower"],

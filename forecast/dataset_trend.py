@@ -64,7 +64,7 @@ def select_trend_rows(
     Parameters
     ----------
     frontier_table : pandas.DataFrame
-        Kind ``"frontier_models"`` (e.g. ``load_dataset("epoch_notable")``): columns
+        Kind ``"published_models"`` (e.g. ``load_dataset("epoch_notable")``): columns
         ``model``, ``year`` (decimal year), ``D`` / ``dataset_tokens`` (tokens) and, for
         ``subset="frontier"``, ``frontier`` (bool).
     since : float

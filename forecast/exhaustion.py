@@ -1,4 +1,4 @@
-r"""Data exhaustion: whether, by how much and when frontier models run out of human text.
+r"""Data exhaustion: whether, by how much and when largest models run out of human text.
 
 Three questions, each answered as a posterior:
 
@@ -21,7 +21,7 @@ Choices, and why
 * **Trend.** Fitted by :func:`forecast.dataset_trend.fit_dataset_trend` (Epoch AI's frontier
   language models since 2018, tokens seen ``D``; see that module for the choices and
   their effect) and passed in as ``trend=``.
-* **Exhaustion year** is the year the *trend line* (the typical frontier model of that
+* **Exhaustion year** is the year the *trend line* (the typical largest model of that
   year) reaches the stock; it has no scenario dimension. ``year_needed`` is, per scenario,
   the year the trend line reaches that scenario's :math:`D`.
 * **Loss penalty.** When the stock binds, the model repeats :math:`U = \min(S, D)` unique
@@ -511,7 +511,7 @@ def exhaustion(
         ds["exhaustion_year"] = _draws(
             year,
             dims3[1:],
-            {**YEAR_ATTRS, "long_name": "year the frontier training-set trend reaches the stock"},
+            {**YEAR_ATTRS, "long_name": "year the largest models' training sets reach the stock"},
         )
         ds["year_needed"] = _draws(
             year_needed,

@@ -43,7 +43,7 @@ coefficient, hence no ratio; they enter the message as the published range of
 
 The compute-optimal ratio scales as :math:`N^{\alpha/\beta - 1}`, so its spread at a far N
 comes from the alpha/beta posterior; the warning names those draws and the two fixes:
-runs nearer the frontier (a joint fit with the ``gpt3``, ``opt`` or ``olmo1`` families)
+runs at larger scale (a joint fit with the ``gpt3``, ``opt`` or ``olmo1`` families)
 or an informative prior (``priors="besiroglu2024"``).
 """
 
@@ -77,7 +77,7 @@ SPAN_DECADES = 1.5
 PUBLISHED_FORMS = ("E+A/N^alpha+B/D^beta", "E+A/N'^alpha+B/D'^beta (data-constrained)")
 #: The fix the warning recommends.
 FIX = (
-    "add frontier families (a joint fit with the gpt3, opt or olmo1 datasets, whose runs "
+    "add families of larger runs (a joint fit with the gpt3, opt or olmo1 datasets, whose runs "
     "reach larger N and C), or use an informative prior such as priors='besiroglu2024'"
 )
 

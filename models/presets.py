@@ -153,7 +153,7 @@ _BREAK = {
         "Normal",
         "Natural log of the parameter count of the break. None is published; Normal(log 1e9, "
         "4.6) puts it within 1e7-1e11 parameters at 1 SD (two decades), the span from the "
-        "smallest ladder runs to frontier models.",
+        "smallest ladder runs to largest models.",
         mu=math.log(1e9),
         sigma=4.6,
     ),

@@ -70,7 +70,7 @@ TREND_PRIORS: Mapping[str, PriorSpec] = {
     "sigma": PriorSpec(
         "HalfNormal",
         {"sigma": 1.0},
-        "Weak: scatter of log10 training-set size around the trend; frontier models of one "
+        "Weak: scatter of log10 training-set size around the trend; largest models of one "
         "year differ by up to an order of magnitude, so HalfNormal(1) (median 0.67).",
     ),
     "nu": PriorSpec(

@@ -231,12 +231,12 @@ def write_dataset(
     (folder / "meta.json").write_text(json.dumps(meta))
 
 
-def test_frontier_kind_is_validated(fake_root):
+def test_published_models_kind_is_validated(fake_root):
     models = pd.DataFrame({"model": ["a", "b"], "parameters": [7e9, 7e10], "year": [2023, 2024]})
-    write_dataset(fake_root, "frontier", "frontier_models", models)
+    write_dataset(fake_root, "notable", "published_models", models)
     (fake_root / "not_a_dataset").mkdir()  # folders without meta.json are ignored
-    with pytest.raises(DataError, match="frontier/runs.csv: column 'date'"):
-        load_dataset("frontier")
+    with pytest.raises(DataError, match="notable/runs.csv: column 'date'"):
+        load_dataset("notable")
 
 
 def test_table_kind_returns_first_listed_file(fake_root):

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from forecast.data.catalog import list_datasets, load_dataset
-from forecast.data.published_models import validate_frontier
+from forecast.data.published_models import validate_published_models
 from forecast.errors import DataError
 
 DATA = Path(__file__).resolve().parents[1] / "forecast" / "_data"
@@ -250,18 +250,18 @@ def test_family_columns_filled():
         assert runs["eval_set"].nunique() == 1
 
 
-# ----------------------------------------------------------------------------- frontier
+# ----------------------------------------------------------------------- published models
 
 
-def test_epoch_notable_frontier_table():
+def test_epoch_notable_published_models_table():
     raw = _csv("epoch_notable")
     meta = _meta("epoch_notable")
-    assert meta["kind"] == "frontier_models" and meta["license"] == "CC-BY-4.0"
+    assert meta["kind"] == "published_models" and meta["license"] == "CC-BY-4.0"
     expected_cols = ["model", "organization", "date", "year", "N", "D", "dataset_tokens", "C",
                      "epochs", "epochs_assumed", "frontier", "confidence", "C_ratio",
                      "d_unit_rule"]  # fmt: skip
     assert list(raw.columns) == expected_cols
-    table = validate_frontier(raw, path="epoch_notable/runs.csv")
+    table = validate_published_models(raw, path="epoch_notable/runs.csv")
     assert len(table) == meta["rows"] == 145
     assert table["date"].is_monotonic_increasing
     assert raw["model"].is_unique
@@ -298,19 +298,19 @@ def test_epoch_notable_excludes_finetunes_and_fixes_typos():
     assert "T5-3B" not in raw.index
 
 
-def test_validate_frontier_reports_all_problems():
+def test_validate_published_models_reports_all_problems():
     raw = _csv("epoch_notable").astype({"frontier": object})
     raw.loc[3, "N"] = -5.0
     raw.loc[7, "date"] = "2023-13-01"
     raw.loc[9, "frontier"] = "maybe"
     with pytest.raises(DataError) as info:
-        validate_frontier(raw, path="runs.csv")
+        validate_published_models(raw, path="runs.csv")
     err = info.value
     assert err.path == "runs.csv" and err.column == "date" and err.rows == (9,)
     msg = str(err)
     assert "3 problems" in msg and "column 'N', line 5" in msg and "line 11" in msg
     with pytest.raises(DataError, match="missing required column"):
-        validate_frontier(raw.drop(columns=["D"]))
+        validate_published_models(raw.drop(columns=["D"]))
 
 
 # ----------------------------------------------------------------------------- table kind

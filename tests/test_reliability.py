@@ -46,7 +46,7 @@ from hypothesis import strategies as st
 
 from forecast import _idata, load, predict, predict_summary, save
 from forecast.data import catalog
-from forecast.data.published_models import validate_frontier
+from forecast.data.published_models import validate_published_models
 from forecast.data.runs import load_runs, validate_runs
 from forecast.errors import ConfigError, DataError, IncompatibleFileError
 
@@ -420,14 +420,14 @@ def frontier_tables(draw) -> Table:
 
 
 @pytest.mark.slow
-def test_validate_frontier_generated():
+def test_validate_published_models_generated():
     """In-memory tables (row labels) and the same table read from CSV text (line numbers)."""
     outcomes = Counter()
 
     @FUZZ
     @given(table=frontier_tables(), via_csv=st.booleans())
     def run(table: Table, via_csv: bool) -> None:
-        RUN["validate_frontier"] += 1
+        RUN["validate_published_models"] += 1
         if via_csv:
             frame = pd.read_csv(io.StringIO(to_csv(table)))
             path, labels = "runs.csv", [i + 2 for i in range(len(table.rows))]
@@ -435,7 +435,7 @@ def test_validate_frontier_generated():
             frame = pd.DataFrame(table.rows, columns=table.columns)
             path, labels = None, list(range(len(table.rows)))
         try:
-            out = validate_frontier(frame, path=path)
+            out = validate_published_models(frame, path=path)
         except DataError as err:
             assert table.defects, f"rejected a clean table:\n{err}"
             assert err.path == (path or "<DataFrame>")
@@ -447,8 +447,8 @@ def test_validate_frontier_generated():
             outcomes["valid"] += 1
 
     run()
-    OUTCOMES["validate_frontier"] = dict(outcomes)
-    assert RUN["validate_frontier"] >= CASES
+    OUTCOMES["validate_published_models"] = dict(outcomes)
+    assert RUN["validate_published_models"] >= CASES
     assert outcomes["valid"] >= 50 and outcomes["rejected"] >= 200, outcomes
 
 

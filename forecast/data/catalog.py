@@ -4,7 +4,7 @@ Each bundled dataset is a folder ``forecast/_data/<name>/`` holding ``runs.csv``
 for table kinds, the CSV files listed in its metadata), ``SOURCE.md`` (origin, license,
 transformation), ``LICENSE`` (the upstream notice) and ``meta.json``::
 
-    {"name", "title", "kind": "runs" | "frontier_models" | ..., "license", "citation",
+    {"name", "title", "kind": "runs" | "published_models" | ..., "license", "citation",
      "default_group": column name or null, "group_columns": [...], "rows": int,
      "files": {"runs.csv": "<sha256 hex>", ...}}
 
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from forecast.data.published_models import validate_frontier
+from forecast.data.published_models import validate_published_models
 from forecast.data.runs import load_runs, validate_runs
 from forecast.errors import ConfigError, DataError
 
@@ -127,9 +127,9 @@ def _load_table_kind(data: bytes, shown: str, meta: Mapping) -> pd.DataFrame:
         raise DataError(f"{shown}: cannot parse the CSV file: {exc}.", path=shown) from exc
 
 
-def _load_frontier_kind(data: bytes, shown: str, meta: Mapping) -> pd.DataFrame:
-    """Kind ``"frontier_models"``: published models with N, D and date, validated."""
-    return validate_frontier(_load_table_kind(data, shown, meta), path=shown)
+def _load_published_models_kind(data: bytes, shown: str, meta: Mapping) -> pd.DataFrame:
+    """Kind ``"published_models"``: published models with N, D and date, validated."""
+    return validate_published_models(_load_table_kind(data, shown, meta), path=shown)
 
 
 #: How each dataset kind is parsed and validated: ``loader(bytes, shown_path, meta)``.
@@ -137,7 +137,7 @@ def _load_frontier_kind(data: bytes, shown: str, meta: Mapping) -> pd.DataFrame:
 #: its own validator is one function added here.
 _KIND_LOADERS: dict[str, Callable[[bytes, str, Mapping], pd.DataFrame]] = {
     "runs": _load_runs_kind,
-    "frontier_models": _load_frontier_kind,
+    "published_models": _load_published_models_kind,
 }
 
 

@@ -1,7 +1,7 @@
-"""Small training runs and published frontier families in one runs table.
+"""Small training runs and published families of large models in one runs table.
 
 Small runs alone cannot pin the exponents at 10T scale (they span one to two decades of
-N); frontier families alone have few points and their own tokenizers and eval sets. The
+N); large-model families alone have few points and their own tokenizers and eval sets. The
 joint table gives every (dataset, corpus) its own group, so the hierarchical model pools
 the exponents across groups while each group keeps its own floor and coefficients (the
 floor is the entropy of *that* eval text under *that* tokenizer).
@@ -31,7 +31,7 @@ SMALL_RUNS: Mapping[str, tuple[str, str | None]] = {
 #: and beta, the law's shape. With every parameter pooled, the Gadre floors' differences
 #: overlapped zero; with the exponents shared they are distinct (tests/test_acceptance.py).
 SHARED_EXPONENTS_POOLED: tuple[str, ...] = ("E", "log_A", "log_B")
-#: Published frontier families: dataset -> eval set (one per family).
+#: Published large-model families: dataset -> eval set (one per family).
 FRONTIER_FAMILIES: Mapping[str, str] = {
     "gpt3": "gpt3_val",
     "opt": "opt_val",
@@ -92,7 +92,7 @@ def joint_runs(
     frontier: Mapping[str, str] = FRONTIER_FAMILIES,
     min_checkpoint_fraction: float | None = None,
 ) -> pd.DataFrame:
-    """Build one runs table of small-run groups and frontier families.
+    """Build one runs table of small-run groups and large-model families.
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-r"""Validate tables of kind ``"frontier_models"``: one row per published model.
+r"""Validate tables of kind ``"published_models"``: one row per published model.
 
 A frontier-models table (e.g. the bundled ``epoch_notable`` dataset) lists trained models
 with their size, training tokens and publication date, for trends such as the growth of
@@ -35,7 +35,7 @@ import pandas as pd
 
 from forecast.errors import DataError, format_rows
 
-__all__ = ["validate_frontier"]
+__all__ = ["validate_published_models"]
 
 _REQUIRED = ("model", "date", "N", "D")
 #: numeric column -> (unit, may be empty, must be > 0)
@@ -83,7 +83,7 @@ def _to_bool(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return values, ok
 
 
-def validate_frontier(df: pd.DataFrame, path: str | None = None) -> pd.DataFrame:
+def validate_published_models(df: pd.DataFrame, path: str | None = None) -> pd.DataFrame:
     r"""Check a frontier-models table and return it typed; raise all problems at once.
 
     The checks: required columns ``model``, ``date``, ``N``, ``D`` present; at least one
@@ -138,9 +138,9 @@ def validate_frontier(df: pd.DataFrame, path: str | None = None) -> pd.DataFrame
     >>> df = pd.DataFrame({"model": ["Chinchilla", "Llama 2-70B"],
     ...                    "date": ["2022-03-29", "2023-07-18"],
     ...                    "N": [7e10, 7e10], "D": [1.4e12, 2e12]})
-    >>> validate_frontier(df)["date"].dt.year.tolist()
+    >>> validate_published_models(df)["date"].dt.year.tolist()
     [2022, 2023]
-    >>> validate_frontier(df.assign(D=[1.4e12, -1.0]), path="runs.csv")
+    >>> validate_published_models(df.assign(D=[1.4e12, -1.0]), path="runs.csv")
     Traceback (most recent call last):
     ...
     forecast.errors.DataError: runs.csv: column 'D', line 3 (1 of 2): D must be a finite number > 0 (tokens); got -1.0. Remove these rows or fix the units.
@@ -148,7 +148,7 @@ def validate_frontier(df: pd.DataFrame, path: str | None = None) -> pd.DataFrame
     shown = path if path is not None else "<DataFrame>"
     if not isinstance(df, pd.DataFrame):
         raise DataError(
-            f"validate_frontier expects a pandas DataFrame; got {type(df).__name__}.",
+            f"validate_published_models expects a pandas DataFrame; got {type(df).__name__}.",
             path=shown,
         )
     labels = (np.arange(len(df)) + 2) if path is not None else np.asarray(df.index)

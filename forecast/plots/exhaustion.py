@@ -1,7 +1,7 @@
 """Figure of data exhaustion: tokens needed against the stock of text, and the year.
 
-:func:`plot_exhaustion` also shows the year the frontier reaches the stock when the result
-has one. Re-exported by :mod:`forecast.plots`.
+:func:`plot_exhaustion` also shows the year the largest models' training sets reach the
+stock when the result has one. Re-exported by :mod:`forecast.plots`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from forecast.intervals import eti  # noqa: E402
 
 
 def plot_exhaustion(result, *, bins: int = 50) -> Figure:
-    """Plot tokens needed against the stock, and the year the frontier reaches the stock.
+    """Plot tokens needed against the stock, and when the largest models' training sets reach it.
 
     Left: the distributions of training tokens needed by a model of ``N`` parameters, one
     per scenario (a vertical line when a scenario fixes D), against the stock prior, on a
@@ -111,7 +111,7 @@ def plot_exhaustion(result, *, bins: int = 50) -> Figure:
         ]
         ax.set_ylim(0, ax.get_ylim()[1] * 1.5)
         ax.legend(handles=handles, fontsize=8, loc="upper left", ncol=2)
-        ax.set_xlabel("year the frontier training-set trend reaches the stock (year)")
+        ax.set_xlabel("year the largest models' training-set trend reaches the stock (year)")
         ax.set_ylabel("density (per year)")
         ax.set_title(
             f"trend of {result.attrs.get('trend_quantity', 'D')} "

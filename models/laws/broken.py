@@ -15,7 +15,7 @@ the local exponent moves from its lower to its upper value over about two decade
 break, so a break is a change of slope, not a kink.
 
 Why it exists: a power law fitted on small runs extrapolates its exponents unchanged over the
-two to three orders of magnitude between a ladder and a frontier model. This form lets the
+two to three orders of magnitude between a ladder and a largest model. This form lets the
 exponents change beyond (or inside) the data; where the runs say nothing about a break, its
 prior carries the doubt into the forecast. The model samples ``log_N_break`` and
 ``log_D_break`` (natural logs of parameters and tokens) centred on the data, and the

@@ -1,4 +1,4 @@
-"""Build forecast/_data/epoch_notable/ (kind "frontier_models") from Epoch AI's database.
+"""Build forecast/_data/epoch_notable/ (kind "published_models") from Epoch AI's database.
 
 Source: Epoch AI "Data on Notable AI Models" (snapshot, latest publication 2025-03-16; raw
 copy ``notable_ai_models_snapshot_2025-04.csv``). Output: language models with parameters,
@@ -327,7 +327,7 @@ def main() -> None:
         [{"model": m, "unit": u, "reason": r} for m, (u, r) in UNIT_OVERRIDES.items()]
     )
 
-    source_md = f"""# epoch_notable — language models with N, D and date (kind "frontier_models")
+    source_md = f"""# epoch_notable — language models with N, D and date (kind "published_models")
 
 - **Origin:** Epoch AI, "Data on Notable AI Models" (epoch.ai/data/notable-ai-models),
   export `notable_ai_models.csv`; snapshot with latest publication date 2025-03-16, obtained
@@ -452,7 +452,7 @@ corrected {len(CORRECTIONS)} stored values; renamed and dropped columns. See SOU
         citation=CITATION,
         source_md=source_md,
         license_text=license_text,
-        kind="frontier_models",
+        kind="published_models",
         group_columns=(),
     )
     print(f"{NAME}: {len(frame)} rows kept of {n_candidates} candidates")
