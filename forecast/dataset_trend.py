@@ -1,10 +1,10 @@
-r"""Fit the trend of frontier training-set size against publication date.
+r"""Fit the trend of the largest models' training-set size against publication date.
 
 :func:`fit_dataset_trend` fits the Student-t log-linear model of :mod:`models.trend` to a
-frontier-models table (e.g. ``load_dataset("epoch_notable")``) and returns its posterior
+published-models table (e.g. ``load_dataset("epoch_notable")``) and returns its posterior
 as a plain ``xr.Dataset``, so the fit can be cached and passed to
 :func:`forecast.exhaustion.exhaustion` (``trend=``), which turns it into the year the
-frontier reaches the stock of human text.
+largest models' training sets reach the stock of human text.
 
 Choices, and why
 ----------------
@@ -59,7 +59,7 @@ def select_trend_rows(
     subset: str = "frontier",
     quantity: str = "D",
 ) -> pd.DataFrame:
-    """Rows of a frontier-models table that the dataset-size trend is fitted to.
+    """Rows of a published-models table that the dataset-size trend is fitted to.
 
     Parameters
     ----------
@@ -96,7 +96,7 @@ def select_trend_rows(
     if missing:
         raise DataError(
             f"<frontier table>: missing column(s) {', '.join(map(repr, missing))}; the trend "
-            "needs a frontier-models table such as load_dataset('epoch_notable')",
+            "needs a published-models table such as load_dataset('epoch_notable')",
             column=missing[0],
         )
     rows = frontier_table[frontier_table["year"] >= since]
@@ -126,7 +126,7 @@ def fit_dataset_trend(
     Parameters
     ----------
     frontier_table : pandas.DataFrame
-        A frontier-models table, e.g. ``load_dataset("epoch_notable")``.
+        A published-models table, e.g. ``load_dataset("epoch_notable")``.
     since : float
         Earliest publication date kept, decimal year (default 2018.0).
     subset : {"frontier", "top3", "all"}

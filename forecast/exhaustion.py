@@ -12,13 +12,14 @@ Three questions, each answered as a posterior:
    :math:`P(D > S)`, the epochs over the stock :math:`D/S`, and the loss penalty of
    repeating the stock instead of having fresh data, under the data-constrained law of
    Muennighoff et al. (2023).
-3. **When does the frontier reach the stock?** A Bayesian log-linear trend of frontier
-   training-set size against publication date (:func:`forecast.dataset_trend.fit_dataset_trend`,
-   model in :mod:`models.trend`), combined draw by draw with the stock prior.
+3. **When do the largest models' training sets reach the stock?** A Bayesian log-linear
+   trend of their training-set size against publication date
+   (:func:`forecast.dataset_trend.fit_dataset_trend`, model in :mod:`models.trend`),
+   combined draw by draw with the stock prior.
 
 Choices, and why
 ----------------
-* **Trend.** Fitted by :func:`forecast.dataset_trend.fit_dataset_trend` (Epoch AI's frontier
+* **Trend.** Fitted by :func:`forecast.dataset_trend.fit_dataset_trend` (Epoch AI's frontier-flagged
   language models since 2018, tokens seen ``D``; see that module for the choices and
   their effect) and passed in as ``trend=``.
 * **Exhaustion year** is the year the *trend line* (the typical largest model of that
@@ -516,7 +517,7 @@ def exhaustion(
         ds["year_needed"] = _draws(
             year_needed,
             dims3,
-            {**YEAR_ATTRS, "long_name": "year the frontier trend reaches the tokens needed"},
+            {**YEAR_ATTRS, "long_name": "year the largest models' trend reaches the tokens needed"},
         )
         for name in ("exhaustion_year", "year_needed"):
             _add_summary(ds, name, ds[name], ci_prob)

@@ -84,7 +84,8 @@ def _print_exhaustion(ds, fmt: str) -> None:
     )
     if "exhaustion_year" in ds:
         caption += (
-            f"; frontier reaches the stock in {_exhaustion_cell(ds, 'exhaustion_year', '.1f')}"
+            "; largest models' training sets reach the stock in "
+            f"{_exhaustion_cell(ds, 'exhaustion_year', '.1f')}"
             f"; growth {_exhaustion_cell(ds, 'growth_per_year', '.2f')}x/yr"
         )
     _print_table(
