@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -23,6 +24,20 @@ def pytest_collection_modifyitems(items):
     started last would run alone at the end while the other worker idles.
     """
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close every pyplot figure a test leaves open.
+
+    Plot tests return figures without closing them; under pytest-xdist one worker runs
+    hundreds of tests, and the 21st open figure makes matplotlib warn (an error here), so
+    a later test that draws figures failed depending on the order the workers chose.
+    """
+    yield
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        plt.close("all")
 
 
 DATA = Path(__file__).parent / "data"
