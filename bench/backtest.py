@@ -163,7 +163,9 @@ def backtests() -> dict[str, dict]:
     return out
 
 
-def run_one(name: str, spec: dict, cache: Path, n_bootstrap: int) -> xr.Dataset:
+def run_one(
+    name: str, spec: dict, cache: Path, n_bootstrap: int, stack: str | None = "lfo"
+) -> xr.Dataset:
     path = cache / f"{name.replace(' ', '_').replace('/', '-').replace('>', '')}.nc"
     if path.exists():
         return xr.open_dataset(path).load()
@@ -176,7 +178,7 @@ def run_one(name: str, spec: dict, cache: Path, n_bootstrap: int) -> xr.Dataset:
             spec["runs"],
             split=spec["split"],
             config=spec["config"],
-            stack="lfo",
+            stack=stack,
             n_bootstrap=n_bootstrap,
             published=spec.get("published", ("hoffmann2022_a3_rounded", "besiroglu2024")),
         )
@@ -222,6 +224,17 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="names of backtests to run (default: all)")
     parser.add_argument("--n-bootstrap", type=int, default=4000)
     parser.add_argument("--reverse", action="store_true", help="run the backtests last first")
+    parser.add_argument(
+        "--components",
+        nargs="*",
+        help="names of the stack's components to fit (default: all; e.g. t+disc plain)",
+    )
+    parser.add_argument(
+        "--stack",
+        choices=("lfo", "loo", "none"),
+        default="lfo",
+        help="how the stack 'ours' is weighted ('none': no stack)",
+    )
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     (HERE / "figures").mkdir(exist_ok=True)
@@ -230,7 +243,10 @@ def main() -> None:
     for name, spec in items[::-1] if args.reverse else items:
         if args.only and name not in args.only:
             continue
-        result = run_one(name, spec, args.cache, args.n_bootstrap)
+        if args.components:
+            spec = dict(spec, config={k: spec["config"][k] for k in args.components})
+        stack = None if args.stack == "none" else args.stack
+        result = run_one(name, spec, args.cache, args.n_bootstrap, stack)
         table = result[list(COLUMNS)].to_dataframe().rename(columns=COLUMNS)
         table.insert(0, "backtest", name)
         rows.append(table)
