@@ -61,6 +61,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast import FitConfig, PriorSpec, SamplerConfig, load_dataset
+from forecast.config import DEFAULT_MODEL, PLAIN_MODEL
 from forecast.errors import ConvergenceWarning
 from forecast.plots import plot_calibration
 from forecast.studies.backtest import backtest, split_runs, summarise
@@ -77,17 +78,6 @@ COLUMNS = {
     "mean_crps": "CRPS",
     "mean_crps_log": "CRPS(log)",
 }
-
-
-#: Student-t degrees of freedom: LogNormal(log 10, 0.5) (median 10, 95% in 3.7-27; Juarez &
-#: Steel's Gamma(2, 0.1) default put nu near 1.3 on the Gadre and datablations training runs,
-#: where the posterior predictive of loss = exp(t) then has draws of 1e30 nats/token - a
-#: posterior predictive check on the training runs fails; nu >~ 3 keeps tails heavy but usable.
-NU = PriorSpec(
-    "LogNormal",
-    {"mu": math.log(10.0), "sigma": 0.5},
-    "Gelman et al. 2013 (BDA3, 17.2): nu in about 3-30 for robust regression; median 10.",
-)
 
 
 #: Repetition scales for the datablations backtest. The package's weak preset centres R_D*
@@ -108,7 +98,6 @@ REPEATS = {
 def configs(law: str = "chinchilla", groups: str | None = None, priors: dict | None = None):
     """The stack's components; for the Chinchilla law, each also with the broken law."""
     priors = priors or {}
-    t = {"likelihood": "student_t", "prior_overrides": {"nu": NU, **priors}}
     forms = {"": law}
     if law == "chinchilla":
         forms["broken "] = "chinchilla_broken"
@@ -116,11 +105,12 @@ def configs(law: str = "chinchilla", groups: str | None = None, priors: dict | N
     for prefix, form in forms.items():
         base = {"law": form, "groups": groups, "sampler": SAMPLER, "seed": 1}
         out |= {
-            f"{prefix}t+disc": FitConfig(**base, **t, discrepancy="compute"),
+            # The package's default model; its nu prior is the weak preset's.
+            f"{prefix}t+disc": FitConfig(**base, **DEFAULT_MODEL, prior_overrides=priors),
             f"{prefix}normal+disc": FitConfig(
                 **base, discrepancy="compute", prior_overrides=priors
             ),
-            f"{prefix}plain": FitConfig(**base, prior_overrides=priors),
+            f"{prefix}plain": FitConfig(**base, **PLAIN_MODEL, prior_overrides=priors),
         }
     return out
 

@@ -160,22 +160,6 @@ def make_model(
     )
 
 
-def _config_from(
-    config: FitConfig | None,
-    law: str,
-    priors: str | dict[str, PriorSpec],
-    groups: str | None,
-    likelihood: str,
-    sampler: SamplerConfig,
-    seed: int,
-) -> FitConfig:
-    if config is not None:
-        return config
-    return FitConfig(
-        law=law, priors=priors, groups=groups, likelihood=likelihood, sampler=sampler, seed=seed
-    )
-
-
 def _prepare(runs: pd.DataFrame | str | Path, config: FitConfig) -> pd.DataFrame:
     path = str(runs) if isinstance(runs, str | Path) else None
     table = validate_runs(load_runs(runs), path=path, group=config.groups, min_group_size=1)
@@ -440,7 +424,8 @@ def fit(
     law: str = "chinchilla",
     priors: str | dict[str, PriorSpec] = "weak",
     groups: str | None = None,
-    likelihood: str = "normal",
+    likelihood: str = "student_t",
+    discrepancy: str | None = "compute",
     sampler: SamplerConfig = SamplerConfig(),
     seed: int = 0,
     strict: bool = False,
@@ -465,7 +450,12 @@ def fit(
     groups : str, optional
         Column whose values are the groups (corpus, eval set, family …); ``None`` = one group.
     likelihood : {"normal", "student_t"}
-        Distribution of log loss.
+        Distribution of log loss; Student-t by default (:data:`forecast.config.DEFAULT_MODEL`).
+    discrepancy : {"compute", None}
+        ``"compute"`` (default): a model-discrepancy SD that grows with the distance of a
+        run's compute from the data centre, so that bands widen as forecasts extrapolate.
+        ``likelihood="normal", discrepancy=None`` is the foundation's plain model
+        (:data:`forecast.config.PLAIN_MODEL`).
     sampler : SamplerConfig
         NUTS settings; nutpie by default, PyMC's NUTS when nutpie is unavailable.
     seed : int
@@ -497,7 +487,11 @@ def fit(
 
     Notes
     -----
-    .. math:: \log L_i \sim \mathcal{N}(\log f(N_i, D_i; \theta_{g[i]}), \sigma_{g[i]})
+    .. math:: \log L_i \sim t_\nu\!\left(\log f(N_i, D_i; \theta_{g[i]}),\
+              \sqrt{\sigma_{g[i]}^2 + \tau^2 d_i^2}\right)
+
+    by default, :math:`d_i` the decades of compute from the data centre
+    (:func:`models.noise.discrepancy_sd`); the plain model is Normal with SD :math:`\sigma_g`.
 
     References
     ----------
@@ -512,7 +506,9 @@ def fit(
     >>> result.posterior["alpha"].median().item()  # doctest: +SKIP
     0.3...
     """
-    config = _config_from(config, law, priors, groups, likelihood, sampler, seed)
+    if config is None:
+        fields = dict(law=law, priors=priors, groups=groups, likelihood=likelihood)
+        config = FitConfig(**fields, discrepancy=discrepancy, sampler=sampler, seed=seed)
     # The runs exactly as a saved file will hold them, so data hashes agree after a reload.
     table = runs_from_dataset(runs_dataset(_prepare(runs, config)))
     data = model_data(table, config)

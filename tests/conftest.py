@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from filelock import FileLock
 
-from forecast import SamplerConfig, fit, load, save
+from forecast import FitConfig, SamplerConfig, fit, load, save
+from forecast.config import PLAIN_MODEL
 from forecast.errors import ConvergenceWarning
 from models.laws import chinchilla
 
@@ -93,7 +94,10 @@ def fit_quietly(runs, **options):
 
 @pytest.fixture(scope="session")
 def small_fit(synthetic_runs, tmp_path_factory):
-    """One real seeded fit shared by predict, io, plot and CLI tests. Do not mutate.
+    """One real seeded fit of the plain model shared by predict, io, plot and CLI tests.
+
+    The plain model (Normal, no discrepancy) keeps exact checks simple (noise SD = sigma,
+    no discrepancy variance); ``discrepancy_fit`` is the default model. Do not mutate.
 
     Under pytest-xdist the first worker to need it fits and saves it; the others load
     the file (``save``/``load`` round-trips bit for bit, see ``tests/test_io.py``) instead
@@ -101,7 +105,8 @@ def small_fit(synthetic_runs, tmp_path_factory):
     """
 
     def make():
-        return fit_quietly(synthetic_runs, groups="group", sampler=SMALL_SAMPLER, seed=7)
+        config = FitConfig(groups="group", **PLAIN_MODEL, sampler=SMALL_SAMPLER, seed=7)
+        return fit_quietly(synthetic_runs, config=config)
 
     if os.environ.get("PYTEST_XDIST_WORKER") is None:
         return make()
@@ -121,8 +126,6 @@ def chinchilla_runs() -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def discrepancy_fit(synthetic_runs):
-    """A small seeded fit with ``discrepancy="compute"`` (noise SD grows with distance)."""
-    from forecast import FitConfig
-
-    config = FitConfig(groups="group", discrepancy="compute", sampler=SMALL_SAMPLER, seed=7)
+    """A small seeded fit of the default model: Student-t, ``discrepancy="compute"``."""
+    config = FitConfig(groups="group", sampler=SMALL_SAMPLER, seed=7)
     return fit_quietly(synthetic_runs, config=config)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -46,7 +47,7 @@ def test_json_round_trip(pair, groups, likelihood, draws, chains, seed, sampler)
 def test_dict_priors_and_overrides_round_trip():
     from models.priors import required_prior_keys
 
-    priors = {k: PRESETS["weak"][k] for k in required_prior_keys("chinchilla")}
+    priors = {k: PRESETS["weak"][k] for k in required_prior_keys("chinchilla", "student_t")}
     priors["alpha"] = PriorSpec(
         "TruncatedNormal", {"mu": 0.3, "sigma": 0.05, "lower": 0.0, "upper": 1.5}
     )
@@ -65,7 +66,8 @@ def test_hash_changes_with_any_field():
         base.replace(law="kaplan_floor", priors="weak"),
         base.replace(priors="besiroglu2024"),
         base.replace(groups="corpus"),
-        base.replace(likelihood="student_t"),
+        base.replace(likelihood="normal"),
+        base.replace(discrepancy=None),
         base.replace(seed=1),
         base.replace(sampler=SamplerConfig(draws=999)),
     ]
@@ -122,3 +124,27 @@ def test_sampler_settings_are_chosen_by_model(law, pooled, sampler, accept, low_
 def test_every_law_has_a_weak_config():
     for law in LAWS:
         FitConfig(law=law, priors="weak")
+
+
+def test_default_model_is_student_t_with_the_compute_discrepancy():
+    from forecast.config import DEFAULT_MODEL, PLAIN_MODEL
+
+    config = FitConfig()
+    assert (config.likelihood, config.discrepancy) == ("student_t", "compute")
+    assert {k: getattr(config, k) for k in DEFAULT_MODEL} == DEFAULT_MODEL
+    plain = FitConfig(**PLAIN_MODEL)
+    assert (plain.likelihood, plain.discrepancy) == ("normal", None)
+    assert "nu" not in plain.resolved_priors()
+    assert config.resolved_priors()["nu"].dist == "LogNormal"
+
+
+def test_config_written_before_the_default_changed_reads_as_without_discrepancy():
+    # Files written before discrepancy="compute" became the default left the key out
+    # when it was None; they must not silently gain the discrepancy on load.
+    data = FitConfig(likelihood="normal", discrepancy=None).to_dict()
+    assert data["discrepancy"] is None
+    del data["discrepancy"]
+    assert FitConfig.from_dict(data).discrepancy is None
+    legacy = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+    assert FitConfig.from_dict(data).config_hash == legacy  # their stored hash still matches
+    assert FitConfig.from_dict(FitConfig().to_dict()) == FitConfig()

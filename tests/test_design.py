@@ -24,6 +24,7 @@ from forecast.studies.design import (
     target_draws,
 )
 from models.laws import chinchilla
+from models.noise import noise_variance
 
 
 def test_reweighting_matches_the_conjugate_normal_posterior():
@@ -216,7 +217,6 @@ def test_far_candidates_carry_the_discrepancy_noise(discrepancy_fit):
     centre = np.mean(np.log10(runs["N"] * runs["D"]))
     distance = np.abs(np.log10(cands["N"] * cands["D"]).to_numpy() - centre)  # decades
     expected = np.sqrt(sigma**2 + (tau * distance[:, None]) ** 2)
-    print("distance", distance, "median sd", np.median(sd, axis=-1), "sigma", np.median(sigma))
     np.testing.assert_allclose(sd, expected, rtol=1e-12)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", WeightCollapseWarning)
@@ -226,6 +226,7 @@ def test_far_candidates_carry_the_discrepancy_noise(discrepancy_fit):
     T = target_draws(discrepancy_fit, group="a").transpose("chain", "draw").values.ravel()
     for c, n in enumerate(cands["N"]):
         cov = np.cov(T, mean[c], ddof=0)
-        linear = cov[0, 1] ** 2 / (cov[1, 1] + np.mean(expected[c] ** 2))
+        # noise variance of the default Student-t likelihood: sd^2 nu / (nu - 2)
+        linear = cov[0, 1] ** 2 / (cov[1, 1] + np.mean(noise_variance(expected[c], nu)))
         row = ranked.isel(run=int(np.flatnonzero(ranked["N"].values == n)[0]))
         assert float(row["variance_reduction_linear"]) == pytest.approx(linear, rel=1e-9)

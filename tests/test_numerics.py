@@ -21,7 +21,7 @@ import xarray as xr
 from pymc.initial_point import make_initial_point_fn
 
 from forecast import _idata
-from forecast.config import FitConfig
+from forecast.config import PLAIN_MODEL, FitConfig
 from forecast.data.runs import load_runs
 from forecast.fit import Fit, make_model
 from forecast.predict import predict, predict_summary
@@ -249,7 +249,7 @@ def synthetic_fit(chains: int = 2, draws: int = 50) -> Fit:
     posterior = xr.Dataset(data, coords={"group": ["all"]})
     runs = load_runs(pd.DataFrame({"N": [1e8, 1e9], "D": [2e9, 2e10], "loss": [3.0, 2.6]}))
     idata = _idata.new({"posterior": posterior})
-    return Fit(idata=idata, config=FitConfig(), runs=runs, diagnostics=xr.Dataset())
+    return Fit(idata=idata, config=FitConfig(**PLAIN_MODEL), runs=runs, diagnostics=xr.Dataset())
 
 
 def test_predictions_are_finite_over_the_sweep():

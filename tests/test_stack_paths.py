@@ -168,11 +168,16 @@ def test_suggest_runs_of_a_stack_uses_the_mixture_predictive(stack):
     frame = pd.DataFrame(cands)
     mean, sd, nu = candidate_predictive(stack, frame, group="a")
     labels = stack.labels.ravel()
+    nu = np.broadcast_to(nu, sd.shape)  # the Normal component's draws carry nu = inf
     for k, name in enumerate(stack.names):
-        m, s, _ = candidate_predictive(stack.components[name], frame, group="a")
+        m, s, n = candidate_predictive(stack.components[name], frame, group="a")
         np.testing.assert_array_equal(mean[:, labels == k], m[:, labels == k])
         np.testing.assert_array_equal(sd[:, labels == k], s[:, labels == k])
-    assert nu is None
+        if n is None:
+            assert np.all(np.isinf(nu[:, labels == k]))
+        else:
+            n = np.broadcast_to(n, sd.shape)
+            np.testing.assert_array_equal(nu[:, labels == k], n[:, labels == k])
     out = _quiet(lambda: suggest_runs(stack, 1e21, candidates=frame, group="a", n_outcomes=16))
     target = _quiet(lambda: target_draws(stack, N=1e13, group="a"))
     assert out.attrs["current_variance"] == pytest.approx(float(np.var(target.values)))

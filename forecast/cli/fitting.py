@@ -23,19 +23,21 @@ from forecast.cli._common import (
     POOLED,
     PRIORS,
     _check_outputs,
-    _check_recipe,
-    _command_fit_config,
-    _describe,
     _fail,
-    _failures,
     _guard,
     _messages,
-    _print_result,
     _print_table,
     _runs_source,
     app,
     console,
     err_console,
+)
+from forecast.cli._fit_options import (
+    _check_recipe,
+    _command_fit_config,
+    _describe,
+    _failures,
+    _print_result,
     fit_options,
 )
 from forecast.config import RECIPES

@@ -27,18 +27,20 @@ from forecast.cli._common import (
     TOKENS,
     _check_group,
     _check_outputs,
-    _check_recipe,
-    _command_fit_config,
-    _describe,
     _guard,
     _messages,
     _number,
     _print_extrapolation,
-    _print_result,
     _print_table,
     _quiet_extrapolation,
     _runs_source,
     app,
+)
+from forecast.cli._fit_options import (
+    _check_recipe,
+    _command_fit_config,
+    _describe,
+    _print_result,
     fit_options,
 )
 from forecast.data.catalog import load_dataset

@@ -14,15 +14,16 @@ import typer
 from forecast.cli._common import (
     DATA,
     DATASET,
+    DISCREPANCY,
     EXIT_INPUT,
     FLOP,
     FORMAT,
+    LIKELIHOOD,
     PARAMETERS,
     POOLED,
     SEED,
     _check_outputs,
     _fail,
-    _fit_config,
     _floats,
     _guard,
     _messages,
@@ -32,6 +33,9 @@ from forecast.cli._common import (
     _runs_source,
     app,
     err_console,
+)
+from forecast.cli._fit_options import (
+    _fit_config,
 )
 from forecast.io import load, write_atomic
 
@@ -257,8 +261,8 @@ def backtest_command(
     priors: str = typer.Option("weak"),
     groups: str = typer.Option(None),
     pooled: str = POOLED,
-    likelihood: str = typer.Option("student_t", help="normal | student_t"),
-    discrepancy: str = typer.Option("compute", help="compute | none"),
+    likelihood: str = LIKELIHOOD,
+    discrepancy: str = DISCREPANCY,
     draws: int = typer.Option(1000, min=1),
     n_bootstrap: int = typer.Option(4000, min=0, help="Bootstrap refits of the baseline."),
     seed: int = SEED,
@@ -272,7 +276,6 @@ def backtest_command(
     from forecast.studies.backtest import backtest
 
     _check_outputs([out, out.with_suffix(".png")], force)
-    disc = None if discrepancy == "none" else discrepancy
     config = _guard(
         lambda: _fit_config(
             law=law,
@@ -283,7 +286,7 @@ def backtest_command(
             seed=seed,
             draws=draws,
             tune=draws,
-            discrepancy=disc,
+            discrepancy=discrepancy,
         )
     )
     runs = _guard(lambda: _runs_source(data, dataset, query))

@@ -2,7 +2,8 @@ r"""Sensitivity studies as plain data: read a study file and plan its configurat
 
 A *study* (a TOML/YAML/JSON file or a dict, see :func:`load_study`) names the runs, a
 baseline, and *axes* — the choices to vary: prior preset (``preset``), the factor on the SD
-of the exponent and floor priors (``prior_scale``), law form (``law``), ``likelihood``, the
+of the exponent and floor priors (``prior_scale``), law form (``law``), ``likelihood``,
+the model discrepancy (``discrepancy``: ``"compute"`` or ``"none"``), the
 groups fitted (``subset``: ``"all"``, ``"without:a,b"``, ``"only:a,b"``), a compute cutoff
 of the training data in FLOP (``compute_cutoff``), the prior on the stock of text
 (``stock``) and the FLOP convention (``flop_per_param_token``, k in C = kND). Its
@@ -52,7 +53,8 @@ AXES: dict[str, tuple[object, str, str]] = {
     "preset": ("weak", "label", "prior preset"),
     "prior_scale": (1.0, "1", "factor on the SD of the exponent and floor priors"),
     "law": ("chinchilla", "label", "law form"),
-    "likelihood": ("normal", "label", "likelihood of log loss"),
+    "likelihood": ("student_t", "label", "likelihood of log loss"),
+    "discrepancy": ("compute", "label", "model discrepancy ('compute' or 'none')"),
     "subset": ("all", "label", "groups fitted ('all', 'without:a,b' or 'only:a,b')"),
     "compute_cutoff": (math.inf, "FLOP", "largest training compute of a fitted run"),
     "stock": ("villalobos2024", "label", "prior on the stock of human text"),
@@ -404,6 +406,7 @@ def _prepare_one(study: Study, values: dict) -> Configuration:
             prior_overrides=overrides,
             groups=study.groups,
             likelihood=full["likelihood"],
+            discrepancy=None if full["discrepancy"] == "none" else full["discrepancy"],
             sampler=study.sampler,
             seed=study.seed,
         )
