@@ -26,6 +26,8 @@ FLAT_TARGET_ACCEPT = 0.9
 #: Default NUTS target acceptance of every other model.
 POOLED_TARGET_ACCEPT = 0.99
 SAMPLERS = ("nutpie", "pymc")
+#: Fewest runs for which a flat Chinchilla fit gets the low-rank mass matrix by default.
+LOW_RANK_MIN_RUNS = 100
 #: The default model of :class:`FitConfig`: Student-t likelihood, compute discrepancy.
 DEFAULT_MODEL = {"likelihood": "student_t", "discrepancy": "compute"}
 #: The foundation's model, available by name: Normal likelihood, no discrepancy.
@@ -87,14 +89,17 @@ class SamplerConfig:
         2 divergences at 0.9). See :meth:`resolved_target_accept`.
     low_rank_mass_matrix : bool or None
         nutpie only: adapt a low-rank-modified mass matrix instead of a diagonal one.
-        ``None`` (default) chooses by model, like ``target_accept``: on for a Chinchilla-law
-        model that pools nothing (sampled in the centre parametrisation), off otherwise.
-        Measured with the centre parametrisation at target_accept 0.9 (4 x 1000 draws):
-        240 Chinchilla runs, 6.4-6.8 leapfrog steps per draw against 22-28 with the
-        diagonal matrix (Normal or Student-t likelihood with the compute discrepancy), 0
-        divergences either way, bulk ESS 3000-4400 against 1250-1450; simulation-based
-        calibration on the 30-run ladder under the weak prior (40 replicates) gave the same
-        coverage (alpha 95%, beta 92.5%, E 90%) as the diagonal matrix. Off for
+        ``None`` (default) chooses by model and data: on for a Chinchilla-law model that
+        pools nothing (sampled in the centre parametrisation) fitted to at least
+        :data:`LOW_RANK_MIN_RUNS` runs, off otherwise. Measured at target_accept 0.9 (4 x
+        1000 draws): 240 Chinchilla runs, 6.4-6.8 leapfrog steps per draw against 22-28
+        with the diagonal matrix (Normal or Student-t likelihood with the compute
+        discrepancy), 0 divergences either way, bulk ESS 3000-4400 against 1250-1450. On
+        few runs it is worse: the 24 OLMo-ladder runs up to 1B gave 16 divergences, R-hat
+        1.10 and a bulk ESS of 28 with it (Student-t + discrepancy; plain model: 10
+        divergences) and 0 divergences, R-hat 1.013, ESS 461 with the diagonal matrix;
+        the 18 runs up to 760M gave 1 divergence against 0; simulation-based calibration
+        on the 30-run ladder had a divergence in 37 of 40 replicates against 34. Off for
         hierarchical fits, where it diverges and the diagonal matrix does not (Gadre
         3-corpus fit at 0.99: 7 divergences against 0; at 0.9: 101).
     progress : bool
@@ -128,18 +133,22 @@ class SamplerConfig:
             return self.target_accept
         return FLAT_TARGET_ACCEPT if _is_flat_chinchilla(law, pooled) else POOLED_TARGET_ACCEPT
 
-    def resolved_low_rank(self, *, law: str, pooled: tuple) -> bool:
-        """Return whether NUTS adapts a low-rank mass matrix for such a model (see above)."""
+    def resolved_low_rank(self, *, law: str, pooled: tuple, n_runs: int = 0) -> bool:
+        """Return whether NUTS adapts a low-rank mass matrix for such a fit (see above)."""
         if self.low_rank_mass_matrix is not None:
             return self.low_rank_mass_matrix
-        return self.sampler == "nutpie" and _is_flat_chinchilla(law, pooled)
+        return (
+            self.sampler == "nutpie"
+            and _is_flat_chinchilla(law, pooled)
+            and n_runs >= LOW_RANK_MIN_RUNS
+        )
 
-    def resolved(self, *, law: str, pooled: tuple) -> SamplerConfig:
+    def resolved(self, *, law: str, pooled: tuple, n_runs: int = 0) -> SamplerConfig:
         """Return this config with ``target_accept`` and the mass matrix chosen by model."""
         return replace(
             self,
             target_accept=self.resolved_target_accept(law=law, pooled=pooled),
-            low_rank_mass_matrix=self.resolved_low_rank(law=law, pooled=pooled),
+            low_rank_mass_matrix=self.resolved_low_rank(law=law, pooled=pooled, n_runs=n_runs),
         )
 
     @property

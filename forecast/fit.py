@@ -213,7 +213,7 @@ def _sample(model: pm.Model, sampler: SamplerConfig, seed: int):
 def _resolved_sampler(config: FitConfig, data: ModelData) -> SamplerConfig:
     """Return the NUTS settings used for ``config`` on ``data`` (chosen by model structure)."""
     pooled = effective_pooled(get_law(config.law), config.pooled_params, len(data.groups))
-    return config.sampler.resolved(law=config.law, pooled=pooled)
+    return config.sampler.resolved(law=config.law, pooled=pooled, n_runs=len(data.log_loss))
 
 
 def _sample_data(entry: dict, data: ModelData, config: FitConfig, seed: int):
