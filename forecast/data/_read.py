@@ -62,6 +62,26 @@ class Where:
         return text if self.is_file else "row" + text[len("line") :]
 
 
+def raise_problems(problems: Sequence[Problem], where: Where) -> None:
+    """Raise one ``DataError`` listing every problem, each with its column and rows."""
+    bodies = []
+    for p in problems:
+        parts = [f"column '{p.column}'"] if p.column is not None else []
+        if p.positions is not None and len(p.positions):
+            parts.append(where.rows_text(p.positions))
+        bodies.append(f"{', '.join(parts)}: {p.text}" if parts else p.text)
+    n = len(where.labels)
+    if len(bodies) == 1:
+        message = f"{where.path}: {bodies[0]}"
+    else:
+        listed = "\n".join(f"  - {b}" for b in bodies)
+        message = f"{where.path}: {len(bodies)} problems in {n} row{'s' * (n != 1)}:\n{listed}"
+    first = problems[0]
+    rows = where.rows(first.positions) if first.positions is not None else first.lines
+    column = None if first.column is None else str(first.column)
+    raise DataError(message, path=where.path, column=column, rows=rows)
+
+
 def quote_list(names: Sequence[object], limit: int = 20) -> str:
     """Quote names for a message, ``'N', 'D'`` …, at most ``limit`` of them."""
     more = f" and {len(names) - limit} more" if len(names) > limit else ""

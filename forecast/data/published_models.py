@@ -28,12 +28,11 @@ trend over orders of magnitude is moved by a single row in the wrong unit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
-from forecast.errors import DataError, format_rows
+from forecast.data._read import Problem, Where, raise_problems
+from forecast.errors import DataError
 
 __all__ = ["validate_published_models"]
 
@@ -54,13 +53,6 @@ _DATE_MIN = pd.Timestamp("1900-01-01")
 _DATE_MAX = pd.Timestamp("2100-12-31")
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
-
-
-@dataclass(frozen=True)
-class _Problem:
-    column: str | None
-    positions: np.ndarray | None
-    text: str
 
 
 def _got(values) -> str:
@@ -152,13 +144,12 @@ def validate_published_models(df: pd.DataFrame, path: str | None = None) -> pd.D
             path=shown,
         )
     labels = (np.arange(len(df)) + 2) if path is not None else np.asarray(df.index)
-    word = "line" if path is not None else "row"
-    problems: list[_Problem] = []
+    problems: list[Problem] = []
 
     missing = [c for c in _REQUIRED if c not in df.columns]
     if missing:
         problems.append(
-            _Problem(
+            Problem(
                 missing[0],
                 None,
                 f"missing required column(s) {', '.join(repr(c) for c in missing)}; a "
@@ -166,7 +157,7 @@ def validate_published_models(df: pd.DataFrame, path: str | None = None) -> pd.D
             )
         )
     if len(df) == 0:
-        problems.append(_Problem(None, None, "the table has no rows."))
+        problems.append(Problem(None, None, "the table has no rows."))
 
     out = df.reset_index(drop=True).copy()
     for col in (c for c in _TEXT if c in out.columns):
@@ -174,7 +165,7 @@ def validate_published_models(df: pd.DataFrame, path: str | None = None) -> pd.D
         if col == "model":
             bad = np.flatnonzero((text == "").to_numpy())
             if bad.size:
-                problems.append(_Problem(col, bad, "model name must be non-empty."))
+                problems.append(Problem(col, bad, "model name must be non-empty."))
         out[col] = text.astype(str)
 
     if "date" in out.columns:
@@ -184,7 +175,7 @@ def validate_published_models(df: pd.DataFrame, path: str | None = None) -> pd.D
         bad = np.flatnonzero(bad_mask.to_numpy())
         if bad.size:
             problems.append(
-                _Problem(
+                Problem(
                     "date",
                     bad,
                     "date must be an ISO date YYYY-MM-DD between 1900 and 2100; got "
@@ -208,7 +199,7 @@ def validate_published_models(df: pd.DataFrame, path: str | None = None) -> pd.D
             if may_be_empty:
                 rule += " or empty"
             problems.append(
-                _Problem(
+                Problem(
                     col,
                     bad,
                     f"{col} must be {rule} ({unit}); got {_got(out[col].iloc[bad].tolist())}. "
@@ -222,7 +213,7 @@ def validate_published_models(df: pd.DataFrame, path: str | None = None) -> pd.D
         bad = np.flatnonzero(~ok)
         if bad.size:
             problems.append(
-                _Problem(
+                Problem(
                     col,
                     bad,
                     f"{col} must be True or False; got {_got(out[col].iloc[bad].tolist())}.",
@@ -231,19 +222,5 @@ def validate_published_models(df: pd.DataFrame, path: str | None = None) -> pd.D
         out[col] = values
 
     if problems:
-        bodies = []
-        for p in problems:
-            parts = [f"column '{p.column}'"] if p.column is not None else []
-            if p.positions is not None:
-                text = format_rows(labels[p.positions].tolist(), total=len(labels))
-                parts.append(text if word == "line" else "row" + text[len("line") :])
-            bodies.append(f"{', '.join(parts)}: {p.text}" if parts else p.text)
-        if len(bodies) == 1:
-            message = f"{shown}: {bodies[0]}"
-        else:
-            listed = "\n".join(f"  - {b}" for b in bodies)
-            message = f"{shown}: {len(bodies)} problems in {len(labels)} rows:\n{listed}"
-        first = problems[0]
-        rows = labels[first.positions].tolist() if first.positions is not None else ()
-        raise DataError(message, path=shown, column=first.column, rows=rows)
+        raise_problems(problems, Where(shown, labels, is_file=path is not None))
     return out

@@ -54,7 +54,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecast.data._read import Problem, Where, mapping_problems, quote_list, read_csv
+from forecast.data._read import (
+    Problem,
+    Where,
+    mapping_problems,
+    quote_list,
+    raise_problems,
+    read_csv,
+)
 from forecast.errors import ConfigError, DataError
 
 __all__ = ["load_runs", "validate_runs"]
@@ -276,7 +283,9 @@ def _validate_frame(df: pd.DataFrame, path, mapping, group, min_size) -> pd.Data
     else:
         where = Where("<DataFrame>", np.asarray(df.index, dtype=object), is_file=False)
     if isinstance(df.columns, pd.MultiIndex):
-        _raise([Problem(None, None, "multi-level column names; flatten them first.")], where)
+        raise_problems(
+            [Problem(None, None, "multi-level column names; flatten them first.")], where
+        )
     problems = mapping_problems(list(df.columns), mapping)
     frame = df.rename(columns=mapping) if mapping else df
     return _validate(frame, where=where, group=group, min_group_size=min_size, problems=problems)
@@ -462,25 +471,6 @@ def _group_problems(
     return problems
 
 
-def _raise(problems: Sequence[Problem], where: Where) -> None:
-    bodies = []
-    for p in problems:
-        parts = [f"column '{p.column}'"] if p.column is not None else []
-        if p.positions is not None and len(p.positions):
-            parts.append(where.rows_text(p.positions))
-        bodies.append(f"{', '.join(parts)}: {p.text}" if parts else p.text)
-    n = len(where.labels)
-    if len(bodies) == 1:
-        message = f"{where.path}: {bodies[0]}"
-    else:
-        listed = "\n".join(f"  - {b}" for b in bodies)
-        message = f"{where.path}: {len(bodies)} problems in {n} row{'s' * (n != 1)}:\n{listed}"
-    first = problems[0]
-    rows = where.rows(first.positions) if first.positions is not None else first.lines
-    column = None if first.column is None else str(first.column)
-    raise DataError(message, path=where.path, column=column, rows=rows)
-
-
 def _validate(
     frame: pd.DataFrame,
     *,
@@ -527,5 +517,5 @@ def _validate(
     if group is not None:
         problems.extend(_group_problems(group, labels.get(group), present, min_group_size))
     if problems:
-        _raise(problems, where)
+        raise_problems(problems, where)
     return out
