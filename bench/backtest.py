@@ -108,7 +108,7 @@ def configs(law: str = "chinchilla", groups: str | None = None, priors: dict | N
             # The package's default model; its nu prior is the weak preset's.
             f"{prefix}t+disc": FitConfig(**base, **DEFAULT_MODEL, prior_overrides=priors),
             f"{prefix}normal+disc": FitConfig(
-                **base, discrepancy="compute", prior_overrides=priors
+                **base, likelihood="normal", discrepancy="compute", prior_overrides=priors
             ),
             f"{prefix}plain": FitConfig(**base, **PLAIN_MODEL, prior_overrides=priors),
         }
