@@ -69,8 +69,13 @@ print(
 # %% [markdown]
 # ## The fit
 #
-# One group, weak priors (`priors="weak"`), a normal likelihood on log loss. The diagnostics
-# table lists R-hat and effective sample sizes per parameter.
+# One group, weak priors (`priors="weak"`), and the package's default model: a Student-t
+# likelihood on log loss (degrees of freedom $\nu$ fitted) whose scale
+# $\sqrt{\sigma^2 + \tau^2 d^2}$ adds a model-discrepancy SD $\tau$ per decade $d$ of compute
+# from the centre of the data (`likelihood="student_t", discrepancy="compute"`). The plain
+# model, a normal likelihood without the discrepancy, is `FitConfig(**PLAIN_MODEL)`
+# (`forecast.config.PLAIN_MODEL`). The diagnostics table lists R-hat and effective sample
+# sizes per parameter.
 
 # %%
 result = fit(runs, priors="weak", sampler=SAMPLER, seed=11)

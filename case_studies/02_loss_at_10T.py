@@ -28,6 +28,9 @@ FIGURE_DIR = "figures"  # where this notebook writes its README figure
 # corpora; the OLMo ladder) **and** published families of large models (GPT-3, OPT, OLMo-1, up to
 # 175B parameters): every (dataset, corpus) is a group with its own floor and coefficients,
 # partially pooled, so the small runs and the large families inform the same exponents.
+# Around the law, the package's default model: a Student-t likelihood on log loss with the
+# compute discrepancy (a noise SD that grows with the distance in compute from the data's
+# centre).
 # Units: loss nats/token, $N$ parameters, $D$ tokens, $C = 6ND$ FLOP.
 
 # %%

@@ -28,8 +28,9 @@ FIGURE_DIR = "figures"  # where this notebook writes its README figure
 # Ingredients, each a posterior or a prior:
 # * the law, fitted jointly to small runs and published families of large models (as in case
 #   study 2; small runs alone span too little of $N$ to pin the exponents that set the
-#   allocation at 10T), for a **new model family** drawn from the population: the
-#   compute-optimal $D^*(N)$ of every draw;
+#   allocation at 10T; the default Student-t likelihood with the compute discrepancy), for
+#   a **new model family** drawn from the population: the compute-optimal $D^*(N)$ of every
+#   draw;
 # * the stock of text: lognormal prior from Villalobos et al. 2024 (median $3\times10^{14}$
 #   tokens, 90% interval $10^{14}$-$10^{15}$);
 # * the repeated-data penalty of Muennighoff et al. (2023) ($R_D^*$ from its prior);

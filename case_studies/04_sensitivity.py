@@ -22,12 +22,18 @@ FIGURE_DIR = "figures"  # where this notebook writes its README figure
 #
 # **Question.** The 10T-parameter loss forecast and the probability of running out of text
 # rest on choices: the prior preset, how wide the priors are, the law form, the likelihood,
-# which corpora are fitted, a compute cutoff, the stock of text, the FLOP convention. Which
-# of them move the answer, and by more or less than the posterior's own uncertainty?
+# the model discrepancy, which corpora are fitted, a compute cutoff, the stock of text, the
+# FLOP convention. Which of them move the answer, and by more or less than the posterior's
+# own uncertainty?
 #
 # The study is `studies/gadre_c4.toml` (Gadre et al.'s runs on C4 validation; forecast for
 # the `c4` corpus at $N = 10^{13}$ parameters, compute-optimal $D$): the baseline, then each
-# axis varied alone (a one-at-a-time design, what a tornado plot needs). Every configuration
+# axis varied alone (a one-at-a-time design, what a tornado plot needs). The baseline is
+# the package's default model: a Student-t likelihood on log loss with the compute
+# discrepancy (an SD $\tau$ per decade of compute from the data's centre, added to the noise
+# SD in quadrature); the `likelihood` axis swaps in a normal likelihood and the
+# `discrepancy` axis drops the discrepancy (both together would be the plain model,
+# `FitConfig(**PLAIN_MODEL)`, which a one-at-a-time design does not fit). Every configuration
 # is fitted on a Dask `LocalCluster`; configurations that differ only in the stock or the
 # FLOP convention share one fit. FAST mode keeps two prior presets and the three stocks
 # (two fits).

@@ -25,7 +25,9 @@ FIGURE_DIR = "figures"  # where this notebook writes its README figure
 # xarray, draw my own figure, and combine two posteriors?
 #
 # Two fits from the command line, of Gadre et al.'s runs on C4 validation with the three
-# training corpora as groups: one with weak priors, one with the `besiroglu2024` preset.
+# training corpora as groups: one with weak priors, one with the `besiroglu2024` preset,
+# both with the CLI's default model (Student-t likelihood on log loss with the compute
+# discrepancy; `--likelihood normal --discrepancy none` would fit the plain model).
 
 # %%
 import json

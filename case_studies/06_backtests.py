@@ -32,6 +32,12 @@ FIGURE_DIR = "figures"  # where this notebook writes its README figure
 # * the OLMo model ladder, C4, final checkpoints: fit $N < 2\times10^9$ (190M-1.3B), predict
 #   the 3.2B models.
 #
+# Our model is the package's default, `FitConfig()`: a Student-t likelihood on log loss
+# with the compute discrepancy, an SD $\tau$ per decade of compute from the centre of the
+# fitted runs added to the noise SD in quadrature, so its bands widen as the held-out runs
+# get further from the fitted ones. (The plain model, a normal likelihood without the
+# discrepancy, would be `FitConfig(**PLAIN_MODEL)`; it is not run here.)
+#
 # Scores per held-out run: PIT (predictive CDF at the observed loss), hits of the central
 # 50/80/90/95% intervals, relative error of the median, CRPS (nats/token). FAST mode skips
 # the bootstrap baseline (its 4500-start grid search per group dominates the run time).

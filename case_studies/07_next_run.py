@@ -98,7 +98,10 @@ print(
 # The loss of a $10^{13}$-parameter model trained on its compute-optimal number of tokens
 # (each posterior draw its own $D^*$), on the mean curve of the law. The law that simulated
 # the runs gives the true value: $D^* = G^{-1} (N/G)^{\alpha/\beta}$ with
-# $G = (\alpha A / \beta B)^{1/(\alpha+\beta)}$ (Hoffmann et al. 2022, eq. 4).
+# $G = (\alpha A / \beta B)^{1/(\alpha+\beta)}$ (Hoffmann et al. 2022, eq. 4). The fit
+# is the package's default model, a Student-t likelihood on log loss with the compute
+# discrepancy, although the simulated noise is normal and the law is exact: the model does
+# not know that.
 
 # %%
 G = (TRUTH["alpha"] * TRUTH["A"] / (TRUTH["beta"] * TRUTH["B"])) ** (

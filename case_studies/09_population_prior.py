@@ -27,7 +27,8 @@ FIGURE_DIR = "figures"  # where this notebook writes its README figure
 # the preset. (a) Does that predictive cover the published values it was learned from? (b)
 # Fitted to the Gadre et al. (2024) small runs (11M-411M parameters), does it change the
 # posterior, the loss forecast of a 10T-parameter model and, above all, its compute-optimal
-# tokens per parameter, whose 90% interval under weak priors spans orders of magnitude?
+# tokens per parameter, whose 90% interval under weak priors spans more than an order of
+# magnitude?
 #
 # Everything below is read at run time from the stored preset and the bundled table, so the
 # numbers follow them when either is rebuilt. Units: loss $L$ in nats/token, $N$ total
@@ -182,7 +183,8 @@ show(fig)
 #
 # The README's main job: the 95 runs of Gadre et al. (2024) evaluated on C4 validation,
 # the three training corpora as groups, the floor $E$ pooled. Fitted twice, the same
-# sampler and seed, differing only in the priors. $\alpha$, $\beta$ are the population-level
+# sampler, seed and model (the default: Student-t likelihood on log loss with the compute
+# discrepancy), differing only in the priors. $\alpha$, $\beta$ are the population-level
 # exponents of the three corpora; the forecasts are for the `c4` corpus.
 
 # %%

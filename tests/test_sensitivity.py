@@ -68,13 +68,15 @@ def test_example_study_file_loads_and_plans():
     assert study.sampler.cores == 1 and study.sampler.progress is False
     assert len(study.runs) == 95 and set(study.runs.eval_set) == {"c4_val"}
     configurations = plan(study)
-    # baseline + (2 + 2 + 1 + 1 + 2 + 2 + 2 + 1) one-at-a-time variations
-    assert len(configurations) == 14
+    assert study.baseline["likelihood"] == "student_t"
+    assert study.baseline["discrepancy"] == "compute"
+    # baseline + (2 + 2 + 1 + 1 + 1 + 2 + 2 + 2 + 1) one-at-a-time variations
+    assert len(configurations) == 15
     assert not any(c.error for c in configurations)
     # the stock and FLOP-convention variants share the baseline fit (no cutoff at baseline)
-    assert len({c.fit_key for c in configurations}) == 11
+    assert len({c.fit_key for c in configurations}) == 12
     hashes = [c.config_hash for c in configurations]
-    assert len(set(hashes)) == 14
+    assert len(set(hashes)) == 15
     assert hashes == [c.config_hash for c in plan(load_study(EXAMPLE))]  # stable
 
 
