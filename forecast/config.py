@@ -213,11 +213,11 @@ class FitConfig:
     priors: str | Mapping[str, PriorSpec] = "weak"
     prior_overrides: Mapping[str, PriorSpec] = field(default_factory=dict)
     groups: str | None = None
-    likelihood: str = "student_t"
+    likelihood: str = DEFAULT_MODEL["likelihood"]
     pooled: tuple[str, ...] | None = None
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     seed: int = 0
-    discrepancy: str | None = "compute"
+    discrepancy: str | None = DEFAULT_MODEL["discrepancy"]
 
     def __post_init__(self) -> None:
         law = get_law(self.law)

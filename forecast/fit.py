@@ -27,7 +27,7 @@ import xarray as xr
 from forecast import _idata
 from forecast.compiled import _CACHE_LOCK, _cached, _nutpie_compiled, model_options
 from forecast.compiled import clear_model_cache as clear_model_cache
-from forecast.config import FitConfig, SamplerConfig
+from forecast.config import DEFAULT_MODEL, FitConfig, SamplerConfig
 from forecast.data.runs import load_runs, validate_runs
 from forecast.diagnostics import check_convergence, diagnose
 from forecast.errors import DataError
@@ -424,8 +424,8 @@ def fit(
     law: str = "chinchilla",
     priors: str | dict[str, PriorSpec] = "weak",
     groups: str | None = None,
-    likelihood: str = "student_t",
-    discrepancy: str | None = "compute",
+    likelihood: str = DEFAULT_MODEL["likelihood"],
+    discrepancy: str | None = DEFAULT_MODEL["discrepancy"],
     sampler: SamplerConfig = SamplerConfig(),
     seed: int = 0,
     strict: bool = False,

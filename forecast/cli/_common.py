@@ -29,7 +29,7 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
-from forecast.config import RECIPES
+from forecast.config import DEFAULT_MODEL, RECIPES
 from forecast.data.catalog import load_dataset
 from forecast.diagnostics import failures
 from forecast.errors import (
@@ -102,7 +102,7 @@ POOLED = typer.Option(
     ),
 )
 LIKELIHOOD = typer.Option(
-    "student_t",
+    DEFAULT_MODEL["likelihood"],
     help="normal | student_t (the default model: student_t with --discrepancy compute).",
 )
 SAMPLER = typer.Option("nutpie", help="nutpie | pymc")
@@ -167,7 +167,7 @@ RECIPE = typer.Option(
     ),
 )
 DISCREPANCY = typer.Option(
-    "compute",
+    DEFAULT_MODEL["discrepancy"] or "none",
     "--discrepancy",
     parser=_choice(("compute", "none")),
     help=(

@@ -114,8 +114,8 @@ def _fit_config(
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 4,
+    discrepancy: str,
     progress: bool = True,
-    discrepancy: str | None = "compute",
 ) -> FitConfig:
     """Build the :class:`FitConfig` of a command that fits from its fit options.
 

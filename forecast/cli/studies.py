@@ -34,9 +34,7 @@ from forecast.cli._common import (
     app,
     err_console,
 )
-from forecast.cli._fit_options import (
-    _fit_config,
-)
+from forecast.cli._fit_options import _fit_config
 from forecast.io import load, write_atomic
 
 

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.config import FitConfig, SamplerConfig
+from forecast.config import DEFAULT_MODEL, FitConfig, SamplerConfig
 from forecast.errors import ConfigError
 from forecast.exhaustion import DEFAULT_STOCK, StockPrior
 from forecast.fit import data_hash
@@ -53,8 +53,12 @@ AXES: dict[str, tuple[object, str, str]] = {
     "preset": ("weak", "label", "prior preset"),
     "prior_scale": (1.0, "1", "factor on the SD of the exponent and floor priors"),
     "law": ("chinchilla", "label", "law form"),
-    "likelihood": ("student_t", "label", "likelihood of log loss"),
-    "discrepancy": ("compute", "label", "model discrepancy ('compute' or 'none')"),
+    "likelihood": (DEFAULT_MODEL["likelihood"], "label", "likelihood of log loss"),
+    "discrepancy": (
+        DEFAULT_MODEL["discrepancy"] or "none",
+        "label",
+        "model discrepancy ('compute' or 'none')",
+    ),
     "subset": ("all", "label", "groups fitted ('all', 'without:a,b' or 'only:a,b')"),
     "compute_cutoff": (math.inf, "FLOP", "largest training compute of a fitted run"),
     "stock": ("villalobos2024", "label", "prior on the stock of human text"),
