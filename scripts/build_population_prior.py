@@ -15,16 +15,24 @@ FILE`` caches step 1 as CSV; ``--out DIR`` writes elsewhere (the test of determi
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from pathlib import Path
 
 import pandas as pd
 
-from forecast import load_dataset
-from forecast.errors import ConvergenceWarning
-from forecast.population import build_population, family_summary, observations, write_preset
-
 HERE = Path(__file__).resolve().parent
+# this checkout's package, not whichever copy the environment has installed
+sys.path.insert(0, str(HERE.parent))
+
+from forecast import load_dataset  # noqa: E402
+from forecast.errors import ConvergenceWarning  # noqa: E402
+from forecast.population import (  # noqa: E402
+    build_population,
+    family_summary,
+    observations,
+    write_preset,
+)
 
 
 def families() -> dict[str, pd.DataFrame]:
