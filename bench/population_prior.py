@@ -2,17 +2,24 @@
 
 For each family with small and large runs: rebuild the population prior without that family
 (its published fits and its run summary both left out), fit its smallest runs under that
-prior, ``weak`` and ``besiroglu2024`` (Chinchilla law, Normal likelihood, one group), predict
-its largest runs, and score them with :func:`forecast.studies.backtest.backtest`. Splits are fixed
-here, before any run (those of ``bench/backtest.py`` where it has one, else the smallest two
-thirds): no held-out run chooses a prior setting.
+prior, ``weak`` and ``besiroglu2024`` (Chinchilla law, one group, the package's default model
+:data:`forecast.config.DEFAULT_MODEL`: Student-t likelihood with the compute discrepancy, the
+model a user's ``fit`` gets), predict its largest runs, and score them with
+:func:`forecast.studies.backtest.backtest`. The family summaries behind the prior are fitted
+with the same model. Splits are fixed here, before any run (those of ``bench/backtest.py``
+where it has one, else the smallest two thirds): no held-out run chooses a prior setting.
 
-Prints per family and pooled (over all held-out runs, and the mean over families): 90%
-coverage, mean 90% width (relative to the loss) and median |relative error|.
+Prints per family the meta-model's divergences, the fits' divergences and the posterior
+median [90% interval] of the discrepancy SD ``tau`` and the Student-t ``nu`` of the fit under
+the population prior; then per family and pooled (over all held-out runs, and the mean over
+families): 90% coverage, mean 90% width (relative to the loss) and median |relative error|.
 
-Run: ``python bench/population_prior.py [--quick]`` (``--quick``: 2 chains x 300 draws for
-every fit and the meta-model). ``--summaries FILE`` reuses the family summaries of
-``scripts/build_population_prior.py --summaries FILE``.
+Run: ``python bench/population_prior.py [--quick] [--model default|plain] [--only FAM ...]``
+(``--quick``: 2 chains x 300 draws for every fit and the meta-model; ``--model plain``: the
+foundation's model :data:`forecast.config.PLAIN_MODEL`, Normal likelihood without
+discrepancy, for the fits and the summaries, for comparison). ``--summaries FILE`` reuses
+(or writes) the family summaries of ``scripts/build_population_prior.py --summaries FILE``;
+they must have been fitted with the same model.
 """
 
 from __future__ import annotations
@@ -27,11 +34,13 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "scripts"))
+# this checkout's package and scripts, not whichever copy the environment has installed
+sys.path[:0] = [str(HERE.parent), str(HERE.parent / "scripts")]
 
 from build_population_prior import families, summaries  # noqa: E402
 
 from forecast import FitConfig, SamplerConfig  # noqa: E402
+from forecast.config import DEFAULT_MODEL, PLAIN_MODEL  # noqa: E402
 from forecast.errors import ConvergenceWarning  # noqa: E402
 from forecast.population import build_population, observations  # noqa: E402
 from forecast.studies.backtest import backtest  # noqa: E402
@@ -49,6 +58,7 @@ SPLITS = {
     "olmo1": "N<2e9",  # two sizes only (1.2B, 6.9B): a quantile split keeps every run
 }
 PRESET_NAMES = ("population", "weak", "besiroglu2024")
+MODELS = {"default": DEFAULT_MODEL, "plain": PLAIN_MODEL}
 
 
 def main() -> None:
@@ -56,11 +66,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--summaries", type=Path)
     parser.add_argument("--only", nargs="*")
+    parser.add_argument("--model", choices=sorted(MODELS), default="default")
     args = parser.parse_args()
     n = 300 if args.quick else 1000
     chains = 2 if args.quick else 4
     sampler = SamplerConfig(draws=n, tune=n, chains=chains, progress=False)
-    summ = summaries(args.summaries)
+    fit_model = MODELS[args.model]
+    print(f"model {args.model}: {fit_model}", flush=True)
+    summ = summaries(args.summaries, model=fit_model)
     fams = families()
     per_run, rows = [], []
     for fam, split in SPLITS.items():
@@ -70,7 +83,7 @@ def main() -> None:
         law_priors, info = build_population(
             observations(summ, exclude=[fam]), draws=n, tune=n, chains=chains, seed=0
         )
-        base = {"law": "chinchilla", "sampler": sampler, "seed": 1}
+        base = {"law": "chinchilla", "sampler": sampler, "seed": 1, **fit_model}
         configs = {
             "population": FitConfig(**base, priors="weak", prior_overrides=law_priors),
             "weak": FitConfig(**base, priors="weak"),
@@ -105,10 +118,17 @@ def main() -> None:
                     np.median(np.abs(err)),
                 )
             )
+        noise = ", ".join(
+            f"{k} {res.attrs[f'posterior_{k}']}"
+            for k in ("tau", "nu")
+            if f"posterior_{k}" in res.attrs
+        )
         print(
             f"{fam}: split {split}, {res.attrs['n_train']} fit / {res.attrs['n_test']} held "
-            f"out, meta-model divergences {info['divergences']}, alpha prior "
-            f"{dict(law_priors['alpha'].params)}, {time.perf_counter() - start:.0f} s",
+            f"out, meta-model divergences {info['divergences']}, fit divergences "
+            f"{res.attrs['divergences']}, population fit {noise or 'no tau/nu'}, priors "
+            + ", ".join(f"{k} {dict(v.params)}" for k, v in law_priors.items())
+            + f", {time.perf_counter() - start:.0f} s",
             flush=True,
         )
     table = pd.DataFrame(

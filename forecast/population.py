@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast.config import SamplerConfig
+from forecast.config import DEFAULT_MODEL, SamplerConfig
 from forecast.data.catalog import load_dataset
 from forecast.errors import DataError
 from forecast.intervals import eti
@@ -133,13 +133,19 @@ def published_observations(fits: pd.DataFrame) -> pd.DataFrame:
 
 
 def family_summary(
-    runs: pd.DataFrame, family: str, *, sampler: SamplerConfig | None = None, seed: int = 0
+    runs: pd.DataFrame,
+    family: str,
+    *,
+    sampler: SamplerConfig | None = None,
+    seed: int = 0,
+    model: Mapping | None = None,
 ) -> pd.DataFrame:
     r"""Summarise one family's runs as observations of its parameters.
 
-    Fits the Chinchilla law under ``weak`` (one group) and reports the posterior mean and SD
-    of :math:`\log\alpha, \log\beta, \log E, a_\mathrm{ref}, b_\mathrm{ref}`, keeping those
-    whose SD is below :data:`SUMMARY_MAX_SD`.
+    Fits the Chinchilla law under ``weak`` (one group) with ``model`` (default
+    :data:`forecast.config.DEFAULT_MODEL`, the model a user's fit gets) and reports the
+    posterior mean and SD of :math:`\log\alpha, \log\beta, \log E, a_\mathrm{ref},
+    b_\mathrm{ref}`, keeping those whose SD is below :data:`SUMMARY_MAX_SD`.
 
     Parameters
     ----------
@@ -151,6 +157,9 @@ def family_summary(
         Default: 2 chains x 400 draws, 400 tuning steps.
     seed : int
         Seed of the fit.
+    model : mapping, optional
+        ``likelihood`` and ``discrepancy`` of the fit (:data:`forecast.config.DEFAULT_MODEL`
+        or :data:`forecast.config.PLAIN_MODEL`); default the former.
 
     Returns
     -------
@@ -161,7 +170,10 @@ def family_summary(
 
     sampler = sampler or SamplerConfig(draws=400, tune=400, chains=2, progress=False)
     cols = ["N", "D", "loss"] + (["loss_sd"] if "loss_sd" in runs else [])
-    post = fit(runs[cols].reset_index(drop=True), priors="weak", sampler=sampler, seed=seed)
+    model = dict(DEFAULT_MODEL if model is None else model)
+    post = fit(
+        runs[cols].reset_index(drop=True), priors="weak", sampler=sampler, seed=seed, **model
+    )
     post = post.posterior
 
     def flat(name):

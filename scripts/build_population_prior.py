@@ -1,6 +1,7 @@
 """Rebuild the ``"population"`` prior preset from the bundled data (deterministic, seeded).
 
-1. Summarise each bundled family's runs (:func:`forecast.population.family_summary`): the
+1. Summarise each bundled family's runs (:func:`forecast.population.family_summary`, fitted
+   with the default model, ``forecast.config.DEFAULT_MODEL``): the
    Epoch Chinchilla points (tests/data/chinchilla.csv), each Gadre corpus (eval ``c4_val``),
    the OLMo ladder (``c4_en``, final checkpoints), datablations (single-epoch runs, no
    ``high_loss`` rows), GPT-3, OPT, OLMo-1.
@@ -14,16 +15,24 @@ FILE`` caches step 1 as CSV; ``--out DIR`` writes elsewhere (the test of determi
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from pathlib import Path
 
 import pandas as pd
 
-from forecast import load_dataset
-from forecast.errors import ConvergenceWarning
-from forecast.population import build_population, family_summary, observations, write_preset
-
 HERE = Path(__file__).resolve().parent
+# this checkout's package, not whichever copy the environment has installed
+sys.path.insert(0, str(HERE.parent))
+
+from forecast import load_dataset  # noqa: E402
+from forecast.errors import ConvergenceWarning  # noqa: E402
+from forecast.population import (  # noqa: E402
+    build_population,
+    family_summary,
+    observations,
+    write_preset,
+)
 
 
 def families() -> dict[str, pd.DataFrame]:
@@ -42,14 +51,15 @@ def families() -> dict[str, pd.DataFrame]:
     return {k: v.reset_index(drop=True) for k, v in out.items()}
 
 
-def summaries(cache: Path | None = None) -> pd.DataFrame:
+def summaries(cache: Path | None = None, model: dict | None = None) -> pd.DataFrame:
+    """Family summaries fitted with ``model`` (default ``DEFAULT_MODEL``), or ``cache``."""
     if cache is not None and cache.exists():
         return pd.read_csv(cache)
     parts = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for key, runs in families().items():
-            parts.append(family_summary(runs, key, seed=1))
+            parts.append(family_summary(runs, key, seed=1, model=model))
             print(parts[-1].to_string(index=False), flush=True)
     out = pd.concat(parts, ignore_index=True)
     if cache is not None:

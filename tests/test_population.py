@@ -10,9 +10,11 @@ import pytest
 
 import forecast  # noqa: F401  (registers the stored "population" preset)
 from forecast import FitConfig, load_dataset
+from forecast.config import DEFAULT_MODEL, PLAIN_MODEL
 from forecast.errors import DataError
 from forecast.population import (
     build_population,
+    family_summary,
     load_preset,
     published_observations,
     write_preset,
@@ -130,3 +132,36 @@ def test_new_family_draws_map_to_law_parameters():
     d = new_family_draws(mu, np.zeros((4, 5)), seed=0)
     assert np.allclose(d["alpha"], 0.3) and np.allclose(d["a_alloc"], 0.5)
     assert np.allclose(d["log_A"], -1.0 + 0.3 * np.log(1e9))
+
+
+def test_family_summary_fits_with_the_default_model(monkeypatch):
+    # the summaries behind the preset must come from the model a user's fit gets
+    import importlib
+    import types
+
+    import xarray as xr
+
+    seen = []
+
+    def fake_fit(runs, **kwargs):
+        seen.append({k: kwargs.get(k) for k in ("likelihood", "discrepancy", "priors")})
+        rng = np.random.default_rng(0)
+        draws = {
+            "alpha": 0.3 + 0.01 * rng.standard_normal(40),
+            "beta": 0.3 + 0.01 * rng.standard_normal(40),
+            "E": 1.8 + 0.01 * rng.standard_normal(40),
+            "log_A": 6.0 + 0.1 * rng.standard_normal(40),
+            "log_B": 7.0 + 0.1 * rng.standard_normal(40),
+        }
+        post = xr.Dataset({k: (("chain", "draw"), v.reshape(2, 20)) for k, v in draws.items()})
+        return types.SimpleNamespace(posterior=post)
+
+    # the module, not the function that forecast re-exports under the same name
+    monkeypatch.setattr(importlib.import_module("forecast.fit"), "fit", fake_fit)
+    runs = pd.DataFrame({"N": [1e8, 1e9], "D": [2e9, 2e10], "loss": [3.0, 2.5]})
+    out = family_summary(runs, "x")
+    family_summary(runs, "x", model=PLAIN_MODEL)
+    assert seen[0] == {**DEFAULT_MODEL, "priors": "weak"}
+    assert seen[1] == {**PLAIN_MODEL, "priors": "weak"}
+    assert list(out["kind"]) == ["log_alpha", "log_beta", "log_E", "a_ref", "b_ref"]
+    assert np.isclose(out.set_index("kind").loc["log_E", "value"], np.log(1.8), atol=0.01)
