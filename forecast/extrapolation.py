@@ -44,7 +44,12 @@ coefficient, hence no ratio; they enter the message as the published range of
 The compute-optimal ratio scales as :math:`N^{\alpha/\beta - 1}`, so its spread at a far N
 comes from the alpha/beta posterior; the warning names those draws and the two fixes:
 runs at larger scale (a joint fit with the ``gpt3``, ``opt`` or ``olmo1`` families)
-or an informative prior (``priors="besiroglu2024"``).
+or an informative prior (``priors="besiroglu2024"``). Runs that already reach the largest
+of those families (:data:`LARGEST_SUGGESTED_N`) get the other fix instead: one pair of
+exponents shared by the groups. Case study 2's joint fit (Gadre, OLMo ladder, GPT-3, OPT,
+OLMo-1, every parameter varying by group) is such a case: GPT-3's eight runs have one token
+count per model size, so its own runs barely inform its beta, and its compute-optimal ratio
+at 1e13 parameters was 3.8 tokens/param with a 90% interval of 0.116-48.3.
 """
 
 from __future__ import annotations
@@ -80,6 +85,23 @@ FIX = (
     "add families of larger runs (a joint fit with the gpt3, opt or olmo1 datasets, whose runs "
     "reach larger N and C), or use an informative prior such as priors='besiroglu2024'"
 )
+#: Largest N of the families :data:`FIX` suggests (GPT-3 175B and OPT-175B).
+LARGEST_SUGGESTED_N = 1.75e11
+#: The fix when the runs already reach :data:`LARGEST_SUGGESTED_N`: larger families cannot
+#: help; the spread is the exponents of the group, which its own runs identify in a fit that
+#: lets them vary by group.
+FIX_WITH_LARGE_RUNS = (
+    "share one pair of exponents across the groups (pool only E, log_A and log_B) so that "
+    "every group's runs inform alpha and beta, or use an informative prior such as "
+    "priors='besiroglu2024'"
+)
+
+
+def _fix(runs_max_N: float) -> str:
+    """Return the fix the warning names, given the largest N of the runs."""
+    if runs_max_N >= LARGEST_SUGGESTED_N:
+        return f"the runs already reach N = {runs_max_N:.3g}; {FIX_WITH_LARGE_RUNS}"
+    return FIX
 
 
 def decades_beyond(value: float, lower: float, upper: float) -> float:
@@ -355,7 +377,7 @@ def assess(
                 + "; ".join(reasons)
                 + f". N lies {_signed(points[-1]['N_decades'])} outside the runs' N. Driven by the "
                 + _drivers(theta, ci_prob, published["a_alloc"])
-                + f". To fix: {FIX}."
+                + f". To fix: {_fix(ranges['N'][1])}."
             )
     unique = list(dict.fromkeys(messages))
     return Extrapolation(runs=ranges, points=points, warnings=unique, ci_prob=float(ci_prob))

@@ -74,6 +74,23 @@ def test_warns_outside_the_evidence_and_names_drivers_and_fix():
     assert json.loads(attrs["extrapolation"])["warnings"] == [message]
 
 
+def test_runs_that_already_reach_the_suggested_families_get_another_fix():
+    # a joint fit that holds GPT-3 (175B) cannot be told to add GPT-3
+    large = pd.concat([RUNS, pd.DataFrame({"N": [1.75e11], "D": [3e11]})], ignore_index=True)
+    draws = np.broadcast_to(np.full((1, 4, 1), 0.2), (1, 4, 1))
+    out = assess(
+        large,
+        names=["point"],
+        N=np.full((1, 4, 1), 1e13),
+        tokens_per_param=np.full((1, 4, 1), 0.2),
+        optimal_tokens_per_param=draws,
+        theta=THETA,
+    )
+    (message,) = out.warnings
+    assert "gpt3" not in message and "the runs already reach N = 1.75e+11" in message
+    assert "pool only E, log_A and log_B" in message and "priors='besiroglu2024'" in message
+
+
 def test_warns_on_a_wide_interval_even_with_a_plausible_median():
     wide = _assess(1e12, 20.0, [0.5, 10.0, 30.0, 5000.0])
     assert len(wide.warnings) == 1 and f"more than {SPAN_DECADES:g}" in wide.warnings[0]

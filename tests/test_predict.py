@@ -6,6 +6,7 @@ import xarray as xr
 from conftest import SMALL_SAMPLER, fit_quietly
 
 from forecast import load_dataset, predict
+from forecast.config import PLAIN_MODEL
 from forecast.predict import group_params
 from forecast.studies.stacking import predict_runs
 from models.laws import chinchilla, data_constrained
@@ -77,7 +78,9 @@ def repeated_fit():
     runs = load_dataset("datablations")
     runs = runs[~runs["high_loss"]].iloc[::6].reset_index(drop=True)
     assert runs["epochs"].max() > 10 and runs["unique_tokens"].nunique() > 10
-    return fit_quietly(runs, law="data_constrained", sampler=SMALL_SAMPLER, seed=3), runs
+    # the plain model: what is checked is the unique tokens each run is predicted with
+    options = {"law": "data_constrained", "sampler": SMALL_SAMPLER, "seed": 3, **PLAIN_MODEL}
+    return fit_quietly(runs, **options), runs
 
 
 def test_each_run_is_predicted_with_its_own_unique_tokens(repeated_fit):
