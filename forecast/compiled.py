@@ -30,6 +30,16 @@ def model_options(config: FitConfig, n_groups: int | None = None) -> dict:
     target_accept 0.99 (262 leapfrog steps per draw against 343) but 83 at 0.9; the broken
     law's bimodal recovery test (two short chains) missed its check once with it; the
     data-constrained law was not measured.
+
+    Two group-level versions were tried on that design with the default model (Student-t,
+    compute discrepancy; plain parametrisation: 494 steps per draw at 0.99, 0 divergences)
+    and not kept. Each group's own centre coordinates (:func:`models.build.centre_to_law`
+    per group, offsets derived, so centred): 35 steps per draw at 0.9 but 145 divergences,
+    151 steps and 12 divergences at 0.99, at small between-group scales of log A (the
+    groups' log A are barely told apart: a funnel). Each group's floor and data term in
+    its own coordinates with log A non-centred: 109 steps and 6 divergences at 0.9, 285
+    and 2 at 0.99, at small scales of log B. The README design (only E pooled, plain):
+    257 steps per draw at 0.99, 0 divergences.
     """
     options = {
         "law": config.law,
