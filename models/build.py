@@ -256,10 +256,28 @@ def centre_to_law(centre_log_loss, floor_logit, split_logit, *, xp=np) -> tuple[
     return params, log_E
 
 
-def _shifted(spec: PriorSpec, shift):
-    """Return the parameters of a log-scale prior moved to the data centre (unit Jacobian)."""
+def _check_references(spec: LawSpec, priors: Mapping[str, PriorSpec]) -> None:
+    """Refuse a prior ``reference`` on anything but a coefficient scaled by a covariate."""
+    scaled = {name for name, (slope, _) in spec.centring.items() if slope}
+    for name, prior in priors.items():
+        if prior.reference is not None and name not in scaled:
+            raise ConfigError(
+                f"the prior of {name!r} has a reference ({prior.reference:g}), but {name!r} is "
+                f"not a log coefficient the law scales by a covariate ({sorted(scaled)})"
+            )
+
+
+def _shifted(spec: PriorSpec, slope, centre):
+    r"""Return the parameters of a log-coefficient prior moved to the data centre.
+
+    The centred coefficient is :math:`a_c = \log A - \alpha\bar\ell_N`; a prior on
+    :math:`\log A - \alpha \log N_\mathrm{ref}` (``spec.reference``; 1 without one) is the
+    same density at :math:`a_c + \alpha(\bar\ell_N - \log N_\mathrm{ref})`: a shift of the
+    location, unit Jacobian.
+    """
+    origin = 0.0 if spec.reference is None else np.log(spec.reference)
     params = dict(spec.params)
-    params["mu"] = params["mu"] - shift
+    params["mu"] = params["mu"] - slope * (centre - origin)
     return params
 
 
@@ -282,7 +300,9 @@ def _centre_population(law: LawSpec, priors, centres, values, centred) -> None:
         slope_name, covariate = law.centring[name]
         shift = values[slope_name] * centres[covariate]
         centred[name] = pm.Deterministic(f"{name}_c", mapped[f"{name}_c"])
-        prior = getattr(pm, spec.dist).dist(**_shifted(spec, shift))
+        prior = getattr(pm, spec.dist).dist(
+            **_shifted(spec, values[slope_name], centres[covariate])
+        )
         log_prior[f"{name}_c"] = pm.logp(prior, centred[name])
         values[name] = pm.Deterministic(name, centred[name] + shift)
     for name, term in log_prior.items():
@@ -313,7 +333,9 @@ def _population(
             slope = values[slope_name] if slope_name else 1.0
             shift = slope * centres[covariate]
             _check_location_family(name, spec)
-            centred[name] = getattr(pm, spec.dist)(f"{name}_c", **_shifted(spec, shift))
+            centred[name] = getattr(pm, spec.dist)(
+                f"{name}_c", **_shifted(spec, slope, centres[covariate])
+            )
             values[name] = pm.Deterministic(name, centred[name] + shift)
         else:
             values[name] = spec.to_pymc(name)
@@ -523,6 +545,7 @@ def build_model(
         raise ConfigError(
             f"unknown discrepancy {discrepancy!r}; choose None or one of {list(DISCREPANCIES)}"
         )
+    _check_references(spec, priors)
     if spec.needs_unique_tokens and data.log_U is None:
         raise ConfigError(f"law {law!r} needs unique_tokens for every run")
     if parametrisation not in PARAMETRISATIONS:

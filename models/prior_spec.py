@@ -63,7 +63,7 @@ def _distribution(dist: str) -> type:
 
 @dataclass(frozen=True)
 class PriorSpec:
-    """A prior as plain data: a PyMC distribution name, its parameters and a citation.
+    r"""A prior as plain data: a PyMC distribution name, its parameters and a citation.
 
     Parameters
     ----------
@@ -74,13 +74,22 @@ class PriorSpec:
         e.g. ``{"mu": 0.35, "sigma": 0.1, "lower": 0.0}``. Stored read-only, values as float.
     source : str, default ""
         Where the numbers come from (paper and table) and why this width.
+    reference : float, optional
+        For a log coefficient that the law scales by a covariate (``log_A`` by
+        :math:`N^{-\alpha}`, ``log_B`` by :math:`D^{-\beta}`): the prior is on the log of the
+        term at this reference value, :math:`\log A - \alpha \log N_\mathrm{ref}`, not on
+        :math:`\log A` itself (``None``, the default). Priors learned from fits say far more
+        about the term at a scale inside the fitted runs than about its value at N = 1, whose
+        error is tied to the exponent's; with a reference the two priors stay independent
+        where that is true. Only a location family (``Normal``, ``StudentT``) on such a
+        coefficient takes one (checked when the model is built).
 
     Raises
     ------
     ConfigError
         If ``dist`` is not a PyMC distribution, a parameter name is not accepted by it, a
         required parameter is missing, a value is not a finite number, a scale is not > 0
-        or ``lower >= upper``.
+        or ``lower >= upper``, or ``reference`` is not a finite number > 0.
 
     Examples
     --------
@@ -92,9 +101,17 @@ class PriorSpec:
     dist: str
     params: Mapping[str, float]
     source: str = ""
+    reference: float | None = None
 
     def __post_init__(self) -> None:
         cls = _distribution(self.dist)
+        if self.reference is not None:
+            ref = self.reference
+            if not (isinstance(ref, numbers.Real) and not isinstance(ref, bool)) or not (
+                math.isfinite(ref) and ref > 0
+            ):
+                raise ConfigError(f"prior reference must be a finite number > 0, got {ref!r}")
+            object.__setattr__(self, "reference", float(ref))
         if not isinstance(self.params, Mapping):
             raise ConfigError(
                 f"prior params must be a mapping of name to number, got {type(self.params)}"
@@ -136,10 +153,10 @@ class PriorSpec:
         object.__setattr__(self, "params", MappingProxyType(values))
 
     def __hash__(self) -> int:
-        return hash((self.dist, tuple(sorted(self.params.items())), self.source))
+        return hash((self.dist, tuple(sorted(self.params.items())), self.source, self.reference))
 
     def __reduce__(self):
-        return (type(self), (self.dist, dict(self.params), self.source))
+        return (type(self), (self.dist, dict(self.params), self.source, self.reference))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the prior as JSON-ready plain data.
@@ -147,14 +164,18 @@ class PriorSpec:
         Returns
         -------
         dict
-            ``{"dist": str, "params": {name: float}, "source": str}``.
+            ``{"dist": str, "params": {name: float}, "source": str}``, and ``"reference"``
+            when there is one (so the hashes of configs without one are unchanged).
 
         Examples
         --------
         >>> PriorSpec("HalfNormal", {"sigma": 0.05}).to_dict()
         {'dist': 'HalfNormal', 'params': {'sigma': 0.05}, 'source': ''}
         """
-        return {"dist": self.dist, "params": dict(self.params), "source": self.source}
+        out = {"dist": self.dist, "params": dict(self.params), "source": self.source}
+        if self.reference is not None:
+            out["reference"] = self.reference
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> PriorSpec:
@@ -163,7 +184,7 @@ class PriorSpec:
         Parameters
         ----------
         d : mapping
-            With key ``dist`` and optionally ``params`` and ``source``.
+            With key ``dist`` and optionally ``params``, ``source`` and ``reference``.
 
         Returns
         -------
@@ -184,13 +205,13 @@ class PriorSpec:
             return d
         if not isinstance(d, Mapping):
             raise ConfigError(f"a prior must be a PriorSpec or a mapping, got {type(d)}")
-        unknown = sorted(set(d) - {"dist", "params", "source"})
+        unknown = sorted(set(d) - {"dist", "params", "source", "reference"})
         if unknown or "dist" not in d:
             raise ConfigError(
-                f"a prior mapping needs key 'dist' and may have 'params', 'source'; "
-                f"got keys {sorted(d)}"
+                f"a prior mapping needs key 'dist' and may have 'params', 'source', "
+                f"'reference'; got keys {sorted(d)}"
             )
-        return cls(d["dist"], d.get("params", {}), d.get("source", ""))
+        return cls(d["dist"], d.get("params", {}), d.get("source", ""), d.get("reference"))
 
     def to_pymc(self, name: str, **extra: Any) -> Any:
         """Create the random variable inside the current ``pm.Model`` context.
@@ -214,4 +235,9 @@ class PriorSpec:
         >>> x.name
         'sigma'
         """
+        if self.reference is not None:
+            raise ConfigError(
+                f"the prior of {name!r} is on its value at the reference {self.reference:g}; "
+                "only the model builder, which shifts it to the data centre, can use it"
+            )
         return getattr(pm, self.dist)(name, **self.params, **extra)

@@ -4,6 +4,7 @@ import arviz as az
 import numpy as np
 import pymc as pm
 import pytest
+from scipy import stats
 
 from models.build import (
     ModelData,
@@ -55,6 +56,34 @@ def test_centred_intercept_keeps_the_preset_prior_exactly():
     # and independent of alpha, as the preset says
     corr = np.corrcoef(prior["log_A"].values.ravel(), prior["alpha"].values.ravel())[0, 1]
     assert abs(corr) < 0.05
+
+
+def test_a_prior_at_a_reference_scale_is_on_the_term_there():
+    """A log_A prior with a reference is on log A - alpha log N_ref, independent of alpha."""
+    base = resolve_priors("besiroglu2024", "chinchilla")
+    spec = PriorSpec("Normal", {"mu": -1.0, "sigma": 0.3}, "test", reference=1e9)
+    priors = {**base, "log_A": spec}
+    model = build_model(_data(), law="chinchilla", priors=priors, parametrisation="plain")
+    with model:
+        prior = pm.sample_prior_predictive(draws=4000, random_seed=2).prior
+    alpha = prior["alpha"].values.ravel()
+    at_ref = prior["log_A"].values.ravel() - alpha * np.log(1e9)
+    assert at_ref.mean() == pytest.approx(-1.0, abs=0.02)
+    assert at_ref.std() == pytest.approx(0.3, rel=0.05)
+    assert abs(np.corrcoef(at_ref, alpha)[0, 1]) < 0.05
+    # log A itself now moves with alpha (slope log 1e9 = 20.7)
+    assert np.corrcoef(prior["log_A"].values.ravel(), alpha)[0, 1] > 0.5
+    # the centre parametrisation carries the same density (its log_prior__log_A_c term)
+    centre = build_model(_data(groups=("only",)), law="chinchilla", priors=priors)
+    names = ["log_prior__log_A_c", "log_A", "alpha"]
+    outs = centre.replace_rvs_by_values([centre[n] for n in names])
+    fn = centre.compile_fn(outs, inputs=centre.value_vars, on_unused_input="ignore")
+    values = fn(centre.initial_point())
+    term, log_A, a = (float(v) for v in values)
+    assert term == pytest.approx(stats.norm.logpdf(log_A - a * np.log(1e9), -1.0, 0.3), rel=1e-9)
+    with pytest.raises(ConfigError, match="not a log coefficient"):
+        odd = PriorSpec("LogNormal", {"mu": -1.0, "sigma": 0.1}, reference=1e9)
+        build_model(_data(), law="chinchilla", priors={**base, "alpha": odd})
 
 
 def test_free_variables_are_non_centred():

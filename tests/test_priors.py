@@ -3,6 +3,7 @@ every error path."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import pickle
@@ -208,8 +209,10 @@ def test_weak_is_physically_constrained():
 def test_to_pymc_builds_and_draws_in_support(preset):
     positive = {k for law in LAWS.values() for k in law.positive}
     keys = sorted(PRESETS[preset])
+    # a prior at a reference scale is a distribution of the term there: draw that
+    specs = {k: dataclasses.replace(v, reference=None) for k, v in PRESETS[preset].items()}
     with pm.Model(coords={"group": ["a", "b", "c"], "sample": np.arange(300)}):
-        rvs = [PRESETS[preset][key].to_pymc(key, dims="sample") for key in keys]
+        rvs = [specs[key].to_pymc(key, dims="sample") for key in keys]
         grouped = PRESETS[preset]["sigma"].to_pymc("sigma_g", dims="group")
     assert [rv.name for rv in rvs] == keys
     assert pm.draw(grouped, random_seed=1).shape == (3,)
@@ -263,6 +266,12 @@ prior_specs = st.one_of(
         st.floats(1e-3, 100),
         st.text(max_size=20),
     ),
+    st.builds(
+        lambda m, s, ref: PriorSpec("Normal", {"mu": m, "sigma": s}, "at a scale", ref),
+        st.floats(-10, 10),
+        st.floats(1e-3, 10),
+        st.floats(1.0, 1e15),
+    ),
 )
 
 
@@ -273,6 +282,18 @@ def test_prior_spec_round_trip(spec):
     assert PriorSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
     assert pickle.loads(pickle.dumps(spec)) == spec
     assert hash(PriorSpec.from_dict(spec.to_dict())) == hash(spec)
+
+
+def test_a_reference_is_kept_only_when_given_and_must_be_positive():
+    plain = PriorSpec("Normal", {"mu": 1.0, "sigma": 0.5})
+    assert "reference" not in plain.to_dict()  # configs without one keep their hashes
+    at = PriorSpec("Normal", {"mu": 1.0, "sigma": 0.5}, reference=1e9)
+    assert at.to_dict()["reference"] == 1e9 and at != plain and hash(at) != hash(plain)
+    for bad in (0.0, -1.0, math.inf, "1e9", True):
+        with pytest.raises(ConfigError, match="reference"):
+            PriorSpec("Normal", {"mu": 1.0, "sigma": 0.5}, reference=bad)
+    with pytest.raises(ConfigError, match="reference"), pm.Model():
+        at.to_pymc("log_A")  # a prior at a reference is not a marginal of log A
 
 
 def test_prior_spec_is_immutable_and_copies_params():
