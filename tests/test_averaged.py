@@ -218,7 +218,6 @@ def test_an_edited_weight_or_component_is_refused(stack, tmp_path):
         load(path)
 
 
-@pytest.mark.slow
 def test_fit_averaged_weighs_by_leave_future_out_on_the_given_runs(synthetic_runs, monkeypatch):
     from conftest import SMALL_SAMPLER
 

@@ -166,7 +166,6 @@ def test_pymc_sampler_fallback_path(synthetic_runs):
     assert lo < TRUE["alpha"] < hi
 
 
-@pytest.mark.slow
 def test_broken_law_recovers_a_break_inside_the_runs():
     """Runs from a law whose parameter exponent rises by 60% at N = 1e9 (E, A, B, beta of
     Besiroglu et al.): the broken law finds the ratio, the plot shows it."""
@@ -193,7 +192,6 @@ def test_broken_law_recovers_a_break_inside_the_runs():
     assert "alpha above / below the break" in labels and len(labels) == 5
 
 
-@pytest.mark.slow
 def test_a_cached_model_gives_the_draws_of_a_fresh_compile(synthetic_runs):
     """Fits of one structure share one compiled model; its draws equal a fresh compile's."""
     from forecast.fit import clear_model_cache

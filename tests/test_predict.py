@@ -83,7 +83,6 @@ def repeated_fit():
     return fit_quietly(runs, **options), runs
 
 
-@pytest.mark.slow
 def test_each_run_is_predicted_with_its_own_unique_tokens(repeated_fit):
     # Regression: a plain array of unique tokens used to broadcast against every point, so
     # each run was predicted with the first run's U (the datablations backtest's 43%).

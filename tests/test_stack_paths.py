@@ -219,7 +219,6 @@ def test_update_of_a_stack_refits_every_component_and_reweighs_alike(stack, monk
 
 
 # ------------------------------------------------------------------ report
-@pytest.mark.slow
 def test_report_of_a_recipe_describes_the_averaged_posterior(stack, tmp_path, monkeypatch):
     import forecast.report as report_module
 
@@ -301,7 +300,6 @@ def test_cli_recipe_errors_are_one_line(command, tmp_path, monkeypatch):
     assert "leave out --likelihood" in both.output and "Traceback" not in both.output
 
 
-@pytest.mark.slow
 def test_cli_reads_a_saved_stack_and_says_so(stack_file, tmp_path):
     inspect = _invoke(["inspect", stack_file])
     assert inspect.exit_code == 0, inspect.output
