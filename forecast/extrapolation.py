@@ -49,7 +49,7 @@ of those families (:data:`LARGEST_SUGGESTED_N`) get the other fix instead: one p
 exponents shared by the groups. Case study 2's joint fit (Gadre, OLMo ladder, GPT-3, OPT,
 OLMo-1, every parameter varying by group) is such a case: GPT-3's eight runs have one token
 count per model size, so its own runs barely inform its beta, and its compute-optimal ratio
-at 1e13 parameters was 3.8 tokens/param with a 90% interval of 0.116-48.3.
+at 1e13 parameters was 3.78 tokens/param with a 90% interval of 0.103-50.1.
 """
 
 from __future__ import annotations
