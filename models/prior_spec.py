@@ -61,6 +61,11 @@ def _distribution(dist: str) -> type:
     return obj
 
 
+def _finite_number(value: object) -> bool:
+    """Whether ``value`` is a finite real number (``bool`` is not)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
 @dataclass(frozen=True)
 class PriorSpec:
     r"""A prior as plain data: a PyMC distribution name, its parameters and a citation.
@@ -107,9 +112,7 @@ class PriorSpec:
         cls = _distribution(self.dist)
         if self.reference is not None:
             ref = self.reference
-            if not (isinstance(ref, numbers.Real) and not isinstance(ref, bool)) or not (
-                math.isfinite(ref) and ref > 0
-            ):
+            if not (_finite_number(ref) and ref > 0):
                 raise ConfigError(f"prior reference must be a finite number > 0, got {ref!r}")
             object.__setattr__(self, "reference", float(ref))
         if not isinstance(self.params, Mapping):
@@ -120,8 +123,7 @@ class PriorSpec:
             raise ConfigError(f"prior source must be a string, got {type(self.source)}")
         values: dict[str, float] = {}
         for key, value in self.params.items():
-            number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-            if not number or not math.isfinite(value):
+            if not _finite_number(value):
                 raise ConfigError(
                     f"{self.dist} parameter {key!r} must be a finite number, "
                     f"got {self.params[key]!r}"
