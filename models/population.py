@@ -200,14 +200,15 @@ def predictive_priors(draws: dict[str, np.ndarray], source: str) -> dict[str, Pr
         Keys ``E``, ``log_A``, ``alpha``, ``log_B``, ``beta``.
     """
     out = {}
-    at_reference = {"log_A": ("a_ref", "N", N_REF), "log_B": ("b_ref", "D", D_REF)}
+    # law parameter -> (its draws at the reference scale, the exponent scaling it, the scale)
+    at_reference = {"log_A": ("a_ref", "alpha", N_REF), "log_B": ("b_ref", "beta", D_REF)}
     for key in ("E", "log_A", "alpha", "log_B", "beta"):
         reference = None
         if key in at_reference:
-            draw_key, covariate, reference = at_reference[key]
+            draw_key, slope, reference = at_reference[key]
             x = np.asarray(draws[draw_key], float)
             dist, mu, sd = "Normal", x.mean(), x.std()
-            what = f"{key} - {'alpha' if covariate == 'N' else 'beta'} log({reference:g}) ~ {dist}"
+            what = f"{key} - {slope} log({reference:g}) ~ {dist}"
         else:
             x = np.asarray(draws[key], float)
             dist, mu, sd = "LogNormal", np.log(x).mean(), np.log(x).std()
