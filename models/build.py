@@ -75,11 +75,10 @@ from typing import Required, TypedDict, Unpack
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
-from scipy import special
 
 from models.errors import ConfigError
 from models.laws import LawSpec, get_law
-from models.noise import discrepancy_sd  # moved to models.noise; re-exported here
+from models.noise import discrepancy_sd, log_density  # moved to models.noise; re-exported here
 from models.prior_spec import PriorSpec
 
 OBSERVED = "log_loss"
@@ -367,57 +366,6 @@ def _group_level(law, priors, pooled, values, centred, centres):
     return group_values
 
 
-def log_density(y, mean, sd, nu=None):
-    r"""Log density of the observation model of log loss: Normal, or Student-t when ``nu``.
-
-    .. math::
-
-        \log p = -\log s - \tfrac12 \log 2\pi - \tfrac12 z^2, \qquad z = (y - \mu)/s
-
-    and for Student-t with :math:`\nu` degrees of freedom
-
-    .. math::
-
-        \log p = \log\Gamma\!\left(\tfrac{\nu+1}{2}\right) - \log\Gamma\!\left(\tfrac{\nu}{2}
-        \right) - \tfrac12\log(\nu\pi) - \log s - \tfrac{\nu+1}{2}\log(1 + z^2/\nu)
-
-    Parameters
-    ----------
-    y, mean, sd : array_like
-        Observed log loss, its mean under the law and its SD (log of nats/token, and
-        dimensionless), broadcast against each other.
-    nu : array_like, optional
-        Degrees of freedom; ``None`` for the Normal (``inf`` entries are Normal too, e.g.
-        the draws of a Normal component in a mixture with Student-t ones).
-
-    Returns
-    -------
-    numpy.ndarray
-        Log density per element (the density is per unit of log loss).
-
-    Examples
-    --------
-    >>> round(float(log_density(0.0, 0.0, 1.0)), 6)
-    -0.918939
-    """
-    # closed form, not scipy.stats.t/norm.logpdf: 2.5-4x faster on (draws, runs) arrays, same
-    # values to 1e-12 (tests/test_build.py checks it against scipy)
-    z = (np.asarray(y) - mean) / sd
-    normal = -np.log(sd) - 0.5 * np.log(2.0 * np.pi) - 0.5 * z**2
-    if nu is None:
-        return normal
-    infinite = np.isinf(nu)  # t with infinite degrees of freedom is the Normal
-    nu = np.where(infinite, 1.0, nu)
-    t = (
-        special.gammaln((nu + 1.0) / 2.0)
-        - special.gammaln(nu / 2.0)
-        - 0.5 * np.log(nu * np.pi)
-        - np.log(sd)
-        - (nu + 1.0) / 2.0 * np.log1p(z**2 / nu)
-    )
-    return np.where(infinite, normal, t) if np.any(infinite) else t
-
-
 def pointwise_log_likelihood(
     data: ModelData,
     draws: Mapping[str, np.ndarray],
@@ -573,8 +521,35 @@ def build_model(
             pm.Normal(OBSERVED, mu=mu, sigma=noise, observed=observed)
         else:
             nu = priors["nu"].to_pymc("nu")
-            pm.StudentT(OBSERVED, nu=nu, mu=mu, sigma=noise, observed=observed)
+            # nu per run, as sigma: the gradient of a scalar broadcast over the runs needs
+            # their number, which pytensor took from one of several equal shapes in an order
+            # that changed between processes (and with it the compiled model's cache key)
+            nu_run = pt.alloc(nu, len(data.groups))[idx]
+            pm.CustomDist(
+                OBSERVED,
+                nu_run,
+                mu,
+                noise,
+                dist=_student_t,
+                logp=_student_t_logp,
+                observed=observed,
+            )
     return model
+
+
+def _student_t(nu, mu, sigma, size):
+    """Draw as ``pm.StudentT`` does (the prior predictive of the Student-t likelihood)."""
+    return pm.StudentT.dist(nu=nu, mu=mu, sigma=sigma, size=size)
+
+
+def _student_t_logp(value, nu, mu, sigma):
+    """Return ``pm.StudentT``'s log density, written without ``gammaln``.
+
+    The gradient of ``gammaln`` (digamma) keeps pytensor's numba backend from caching the
+    compiled model on disk (:func:`models.noise.student_t_log_normaliser`), so each process
+    compiled it again.
+    """
+    return log_density(value, mu, sigma, nu, xp=pt)
 
 
 def effective_pooled(spec: LawSpec, pooled: Sequence[str] | None, n_groups: int) -> tuple:

@@ -7,6 +7,9 @@ experiment design and simulation alike, so that they cannot disagree:
   noise :math:`\sigma_g`, widened by the compute discrepancy when the fit has one,
   :math:`\sqrt{\sigma_g^2 + \tau^2 d^2}` (:func:`discrepancy_sd`), and a known measurement
   SD :math:`s/L` in quadrature.
+* **Log density** of the log loss of one run (:func:`log_density`): Normal or Student-t,
+  in arithmetic that numpy and pytensor share (the model builder's likelihood and the
+  numpy log likelihood behind LOO, stacking and design weights are one function).
 * **Noise draws** (:func:`standard_noise`): Normal, or Student-t with :math:`\nu` degrees
   of freedom, on the log scale; the noise of one run is the SD times that draw.
 * **A new group** (:func:`new_group_params`): a lab, corpus or eval set not in the data,
@@ -22,22 +25,140 @@ the SD functions take ``xp=np`` or ``xp=pytensor.tensor`` like the laws.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 __all__ = [
     "discrepancy_sd",
+    "log_density",
     "new_group_params",
     "noise_variance",
     "observation_sd",
     "population_sigma",
     "standard_noise",
+    "student_t_log_normaliser",
 ]
 
 #: Student-t degrees of freedom below which :func:`noise_variance` uses this value (the
 #: variance :math:`\nu/(\nu-2)` is infinite for :math:`\nu \le 2`).
 MIN_NU_FOR_VARIANCE = 2.1
+
+#: Recurrence steps of :func:`student_t_log_normaliser` before Stirling's series: the
+#: series' argument is then at least this, where its first omitted term is below 3e-13.
+LOG_GAMMA_SHIFT = 8
+#: Coefficients of Stirling's series of :math:`\log\Gamma`, of :math:`z^{-1}, z^{-3}, \dots,
+#: z^{-9}` (:math:`B_{2k} / (2k(2k-1))`).
+_STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188)
+
+
+def _stirling(z, xp):
+    r""":math:`\log\Gamma(z) - \tfrac12\log 2\pi` by Stirling's series (z >= 8)."""
+    inverse_square = 1.0 / (z * z)
+    series = _STIRLING[-1]  # Horner's rule (a 0.0 seed made pytensor's rewrites cycle)
+    for coefficient in reversed(_STIRLING[:-1]):
+        series = coefficient + inverse_square * series
+    return (z - 0.5) * xp.log(z) - z + series / z
+
+
+def log_density(y, mean, sd, nu=None, *, xp=np):
+    r"""Log density of the observation model of log loss: Normal, or Student-t when ``nu``.
+
+    .. math::
+
+        \log p = -\log s - \tfrac12 \log 2\pi - \tfrac12 z^2, \qquad z = (y - \mu)/s
+
+    and for Student-t with :math:`\nu` degrees of freedom
+
+    .. math::
+
+        \log p = \log\Gamma\!\left(\tfrac{\nu+1}{2}\right) - \log\Gamma\!\left(\tfrac{\nu}{2}
+        \right) - \tfrac12\log(\nu\pi) - \log s - \tfrac{\nu+1}{2}\log(1 + z^2/\nu)
+
+    whose constant is :func:`student_t_log_normaliser`. The model builder's likelihood
+    (``xp=pytensor.tensor``) and the numpy log likelihood of the draws are this function.
+
+    Parameters
+    ----------
+    y, mean, sd : array_like or TensorVariable
+        Observed log loss, its mean under the law and its SD (log of nats/token, and
+        dimensionless), broadcast against each other.
+    nu : array_like or TensorVariable, optional
+        Degrees of freedom; ``None`` for the Normal. With numpy, ``inf`` entries are
+        Normal too (e.g. the draws of a Normal component in a mixture with Student-t ones).
+    xp : module
+        ``numpy`` or ``pytensor.tensor``.
+
+    Returns
+    -------
+    numpy.ndarray or TensorVariable
+        Log density per element (the density is per unit of log loss).
+
+    Examples
+    --------
+    >>> round(float(log_density(0.0, 0.0, 1.0)), 6)
+    -0.918939
+    """
+    # closed form, not scipy.stats.t/norm.logpdf: 2.5-4x faster on (draws, runs) arrays, same
+    # values to 1e-12 (tests/test_noise.py checks it against scipy)
+    z = ((np.asarray(y) if xp is np else y) - mean) / sd
+    if nu is None:
+        return -xp.log(sd) - 0.5 * math.log(2.0 * math.pi) - 0.5 * z**2
+    infinite = np.isinf(nu) if xp is np else False  # t with infinite nu is the Normal
+    if np.any(infinite):
+        finite = log_density(y, mean, sd, np.where(infinite, 1.0, nu))
+        return np.where(infinite, log_density(y, mean, sd), finite)
+    constant = student_t_log_normaliser(nu, xp=xp)
+    return constant - xp.log(sd) - (nu + 1.0) / 2.0 * xp.log1p(z**2 / nu)
+
+
+def student_t_log_normaliser(nu, *, xp=np):
+    r"""Return the log density of :math:`t_\nu` at 0: the Student-t log density's constant.
+
+    .. math::
+
+        c(\nu) = \log\Gamma(a) - \log\Gamma(b) - \tfrac12\log(\nu\pi),
+        \qquad a = \tfrac{\nu+1}{2},\ b = \tfrac{\nu}{2}
+
+    from elementary functions only. Eight steps of :math:`\Gamma(x) = \Gamma(x+1)/x` carry
+    both arguments to at least 8, where Stirling's series is accurate to 3e-13:
+
+    .. math::
+
+        \log\Gamma(a) - \log\Gamma(b) = S(a + 8) - S(b + 8)
+        - \log \prod_{i=0}^{7} \frac{a + i}{b + i}
+
+    (one log of a ratio near 1 per factor, so nothing overflows). Why not ``gammaln``: its
+    gradient is the digamma function, which pytensor's numba backend calls through a
+    function pointer into scipy and so cannot cache on disk; that one node kept the whole
+    compiled log density of a Student-t model out of the cache, and every new process
+    compiled it again (about 3 s of each fit).
+
+    Parameters
+    ----------
+    nu : array_like or TensorVariable
+        Degrees of freedom (> 0).
+    xp : module
+        ``numpy`` or ``pytensor.tensor``.
+
+    Returns
+    -------
+    array_like or TensorVariable
+        :math:`c(\nu)`, shaped like ``nu``; within 1e-12 of scipy's for
+        :math:`0.05 \le \nu \le 1000` (tested).
+
+    Examples
+    --------
+    >>> round(float(student_t_log_normaliser(1.0)), 12) == round(-math.log(math.pi), 12)
+    True
+    """
+    a, b = (nu + 1.0) / 2.0, nu / 2.0
+    ratio = a / b
+    for i in range(1, LOG_GAMMA_SHIFT):
+        ratio = ratio * ((a + i) / (b + i))
+    shifted = _stirling(a + LOG_GAMMA_SHIFT, xp) - _stirling(b + LOG_GAMMA_SHIFT, xp)
+    return shifted - xp.log(ratio) - 0.5 * xp.log(nu * math.pi)
 
 
 def discrepancy_sd(sigma, tau, log_N, log_D, centres: Mapping[str, float], *, xp=np):

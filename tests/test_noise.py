@@ -56,3 +56,63 @@ def test_new_group_is_the_builders_group_level_for_one_more_group():
         law, population, scales=scales, z=z, centres=CENTRES, pooled=("E",)
     )
     assert unpooled["log_A"] == 9.0 and unpooled["alpha"] == 0.34
+
+
+def test_student_t_constant_is_scipys_without_gammaln():
+    from scipy import special, stats
+
+    nu = np.geomspace(0.05, 1000.0, 4001)
+    expected = special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2) - 0.5 * np.log(nu * np.pi)
+    np.testing.assert_allclose(noise.student_t_log_normaliser(nu), expected, rtol=0, atol=2e-12)
+    tensor = noise.student_t_log_normaliser(pt.as_tensor(nu), xp=pt).eval()
+    np.testing.assert_allclose(tensor, expected, rtol=0, atol=2e-12)
+    gen = np.random.default_rng(4)
+    y, mean, sd = gen.normal(size=50), gen.normal(size=50), gen.uniform(0.01, 1, 50)
+    density = noise.log_density(pt.as_tensor(y), mean, sd, pt.as_tensor(nu[:4000:80]), xp=pt)
+    np.testing.assert_allclose(
+        density.eval(), stats.t.logpdf(y, nu[:4000:80], mean, sd), rtol=0, atol=1e-11
+    )
+    assert build.log_density is noise.log_density  # still importable from build
+
+
+def _logp_cache_key(runs: str) -> str | None:
+    """Numba disk-cache key of the default model's compiled log density and gradient."""
+    import pandas as pd
+    import pytensor
+    from pytensor.link.numba.dispatch.basic import numba_funcify_and_cache_key
+
+    from forecast.compiled import model_options
+    from forecast.config import FitConfig
+    from forecast.fit import model_data
+
+    config = FitConfig()
+    table = pd.read_csv(runs)[["N", "D", "loss"]]
+    model = build.build_model(model_data(table, config), **model_options(config, 1))
+    logp = model.logp()
+    function = pytensor.function(
+        model.value_vars, [logp, *pytensor.grad(logp, model.value_vars)], mode="NUMBA"
+    )
+    return numba_funcify_and_cache_key(function.maker.fgraph)[1]
+
+
+def test_default_model_compiles_to_one_disk_cache_key_in_every_process(tmp_path):
+    """The Student-t model's compiled log density is cacheable, under the same key each time.
+
+    It was not cacheable (digamma in the gradient); then, written without ``gammaln``, its
+    key changed between processes (the number of runs taken from one of several equal
+    shapes in a process-dependent order), and every process compiled it again.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    runs = Path(__file__).parent / "data" / "chinchilla.csv"
+    key = _logp_cache_key(str(runs))
+    assert key is not None
+    code = f"from tests.test_noise import _logp_cache_key; print(_logp_cache_key({str(runs)!r}))"
+    root = Path(__file__).parent.parent
+    for _ in range(2):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+        )
+        assert out.stdout.strip().splitlines()[-1] == key

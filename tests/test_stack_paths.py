@@ -28,7 +28,7 @@ from forecast import (
 )
 from forecast.cli import app
 from models import noise
-from models.build import log_density
+from models.noise import log_density
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 WIDE = {"COLUMNS": "80"}

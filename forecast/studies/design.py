@@ -66,7 +66,6 @@ from forecast.posterior_view import posterior_view
 from forecast.studies.stacking import fit_averaged
 from forecast.units import C_ATTRS, D_ATTRS, FLOP_PER_PARAM_TOKEN, LOSS_ATTRS, N_ATTRS
 from models import noise
-from models.build import log_density
 from models.laws import LawSpec
 
 __all__ = [
@@ -333,7 +332,7 @@ def reweighted_variances(
     outcome ``k`` and is left out of its weights. Returns the variances and the weights'
     effective sample sizes, both (K,).
     """
-    log_w = log_density(
+    log_w = noise.log_density(
         np.asarray(outcomes, float)[:, None],
         mean[None, :],
         sd[None, :],

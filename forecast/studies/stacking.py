@@ -36,7 +36,6 @@ from forecast.fit import Fit, fit
 from forecast.posterior_view import flat_draws, noise_model
 from forecast.predict import predict
 from models import noise
-from models.build import log_density
 from models.laws import get_law
 
 __all__ = [
@@ -262,7 +261,7 @@ def log_predictive_density(result: Fit, runs: pd.DataFrame, *, seed: int = 0) ->
         rel_sd=(runs["loss_sd"].fillna(0.0).to_numpy(float) / y) if "loss_sd" in runs else None,
     )
     nu = flat_draws(some.nu)
-    log_p = log_density(np.log(y), log_mu.reshape(sd.shape), sd, None if nu is None else nu.T)
+    log_p = noise.log_density(np.log(y), log_mu.reshape(sd.shape), sd, None if nu is None else nu.T)
     flat = log_p.reshape(-1, log_p.shape[-1])
     lpd = special.logsumexp(flat, axis=0) - np.log(flat.shape[0])
     return xr.DataArray(
