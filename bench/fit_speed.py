@@ -18,7 +18,8 @@ flat fit of other runs of the same structure (the 240 runs with their losses per
 0.5% noise) is timed
 in the same process as the first: it reuses the compiled model (``forecast.fit`` compiles
 once per model structure). The flat fit runs first with an empty pytensor disk cache (the
-first fit on a machine) and then with the cache that run left (every later process). Targets (issue 19): first fit <= 12 s, second <= 3 s, i.e.
+first fit on a machine) and then with the cache that run left (every later process).
+Targets (issue 19): first fit <= 12 s, second <= 3 s, i.e.
 baseline / Bayesian >= 4x and >= 15x; 3-group fit <= 30 s.
 
 Each Bayesian fit runs in a fresh Python process and only the call to ``fit`` is timed
