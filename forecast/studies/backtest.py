@@ -465,7 +465,10 @@ def backtest(
         attrs["loo_stacking_weights"] = repr({n: round(w, 4) for n, w in weights.items()})
     # where each component's band width comes from at the held-out runs (forecast.variance)
     sources = [variance_sources(f, test, seed=seeds[0])["variance"] for f in fits.values()]
-    extra["variance"] = xr.concat([v.mean("run") for v in sources], "component").assign_coords(
+    # components differ in their sources (a discrepancy, a law's parameters): outer join,
+    # NaN where a component has no such source (xarray's default will become "exact")
+    means = [v.mean("run") for v in sources]
+    extra["variance"] = xr.concat(means, "component", join="outer").assign_coords(
         component=list(fits)
     )
     if averaged is not None and averaged.method == "lfo":
