@@ -104,13 +104,18 @@ def log_density(y, mean, sd, nu=None, *, xp=np):
     # values to 1e-12 (tests/test_noise.py checks it against scipy)
     z = ((np.asarray(y) if xp is np else y) - mean) / sd
     if nu is None:
-        return -xp.log(sd) - 0.5 * math.log(2.0 * math.pi) - 0.5 * z**2
+        return _normal_log_density(z, sd, xp)
     infinite = np.isinf(nu) if xp is np else False  # t with infinite nu is the Normal
-    if np.any(infinite):
-        finite = log_density(y, mean, sd, np.where(infinite, 1.0, nu))
-        return np.where(infinite, log_density(y, mean, sd), finite)
-    constant = student_t_log_normaliser(nu, xp=xp)
-    return constant - xp.log(sd) - (nu + 1.0) / 2.0 * xp.log1p(z**2 / nu)
+    finite_nu = np.where(infinite, 1.0, nu) if np.any(infinite) else nu
+    constant = student_t_log_normaliser(finite_nu, xp=xp)
+    t = constant - xp.log(sd) - (finite_nu + 1.0) / 2.0 * xp.log1p(z**2 / finite_nu)
+    if np.any(infinite):  # one z for both: the Normal where nu is infinite, t elsewhere
+        return np.where(infinite, _normal_log_density(z, sd, np), t)
+    return t
+
+
+def _normal_log_density(z, sd, xp):
+    return -xp.log(sd) - 0.5 * math.log(2.0 * math.pi) - 0.5 * z**2
 
 
 def student_t_log_normaliser(nu, *, xp=np):
