@@ -21,10 +21,15 @@ from models.laws import LAWS, get_law
 from models.priors import PRESETS, PriorSpec, resolve_priors
 
 LIKELIHOODS = ("normal", "student_t")
-#: Default NUTS target acceptance of a Chinchilla model without group offsets.
-FLAT_TARGET_ACCEPT = 0.9
-#: Default NUTS target acceptance of every other model.
-POOLED_TARGET_ACCEPT = 0.99
+#: Default NUTS target acceptance of a Chinchilla model whose only group offsets are the
+#: floors' (see :meth:`SamplerConfig.resolved_target_accept`).
+TARGET_ACCEPT = 0.9
+#: Default NUTS target acceptance of every other model: offsets of coefficients or
+#: exponents form funnels, other laws are sampled plainly.
+FUNNEL_TARGET_ACCEPT = 0.99
+#: Pooled parameters a model may have and still be sampled in the centre parametrisation:
+#: the floor (see ``forecast.compiled``).
+CENTRE_POOLABLE = ("E",)
 SAMPLERS = ("nutpie", "pymc")
 #: Fewest runs for which a flat Chinchilla fit gets the low-rank mass matrix by default.
 LOW_RANK_MIN_RUNS = 100
@@ -34,9 +39,17 @@ DEFAULT_MODEL = {"likelihood": "student_t", "discrepancy": "compute"}
 PLAIN_MODEL = {"likelihood": "normal", "discrepancy": None}
 
 
-def _is_flat_chinchilla(law: str, pooled: tuple) -> bool:
-    """Whether a model is sampled in the centre parametrisation (see ``forecast.compiled``)."""
-    return law == "chinchilla" and not pooled
+def samples_centre(law: str, pooled: tuple) -> bool:
+    """Whether a model is sampled in the centre parametrisation (see ``forecast.compiled``).
+
+    The Chinchilla law, with group offsets (if any) of the floor only.
+
+    Examples
+    --------
+    >>> samples_centre("chinchilla", ("E",)), samples_centre("chinchilla", ("E", "log_A"))
+    (True, False)
+    """
+    return law == "chinchilla" and set(pooled) <= set(CENTRE_POOLABLE)
 
 
 def _frozen_mapping(value: Mapping | None) -> dict:
@@ -79,14 +92,18 @@ class SamplerConfig:
         Chains run in parallel on this many cores; ``None`` uses ``min(chains, os.cpu_count())``.
     target_accept : float or None
         NUTS target acceptance rate in [0.5, 1). ``None`` (default) chooses by model:
-        :data:`FLAT_TARGET_ACCEPT` (0.9) for a Chinchilla-law model that pools nothing, whose
-        floor and coefficients the centre parametrisation samples without the E-A ridge
-        (240 Chinchilla runs: 0 divergences, 21 leapfrog steps per draw at 0.9, against 100
-        at 0.99 in the plain parametrisation; OLMo ladder: 0 divergences at 0.9), and
-        :data:`POOLED_TARGET_ACCEPT` (0.99) otherwise: group offsets of the floor still form
-        a funnel with it (Gadre 3-corpus fit: 15 divergences at 0.9 with ``pooled=("E",)``)
-        and the data-constrained law's repetition terms are sampled plainly (datablations:
-        2 divergences at 0.9). See :meth:`resolved_target_accept`.
+        :data:`TARGET_ACCEPT` (0.9) for a model sampled in the centre parametrisation
+        (:func:`samples_centre`: the Chinchilla law, pooling nothing or only the floor E),
+        which samples floor and coefficients without the E-A ridge (see
+        ``forecast.compiled``; 240 Chinchilla runs: 0 divergences, 21 leapfrog steps per
+        draw at 0.9, against 100 at 0.99 in the plain parametrisation; OLMo ladder: 0
+        divergences at 0.9; README job, Gadre 3 corpora with E pooled: 0 divergences at
+        0.9 in four seeds with the default model and two with the plain one, 29-31 steps
+        per draw), and :data:`FUNNEL_TARGET_ACCEPT` (0.99) otherwise: the plain
+        parametrisation, with offsets of coefficients or exponents that form funnels
+        (Gadre 3-corpus fit, E, log A and log B pooled: 0 divergences at 0.99) and the
+        data-constrained law's repetition terms (datablations: 2 divergences at 0.9).
+        See :meth:`resolved_target_accept`.
     low_rank_mass_matrix : bool or None
         nutpie only: adapt a low-rank-modified mass matrix instead of a diagonal one.
         ``None`` (default) chooses by model and data: on for a Chinchilla-law model that
@@ -101,7 +118,9 @@ class SamplerConfig:
         the 18 runs up to 760M gave 1 divergence against 0; simulation-based calibration
         on the 30-run ladder had a divergence in 37 of 40 replicates against 34. Off for
         hierarchical fits, where it diverges and the diagonal matrix does not (Gadre
-        3-corpus fit at 0.99: 7 divergences against 0; at 0.9: 101).
+        3-corpus fit at 0.99, plain parametrisation: 7 divergences against 0; README design
+        at 0.9 with the floors' offsets centred: 4 and 1 divergences in two seeds against 0
+        and 0).
     progress : bool
         Show a progress bar while sampling.
     """
@@ -131,7 +150,7 @@ class SamplerConfig:
         """Return the target acceptance for a model of ``law`` pooling ``pooled`` (see above)."""
         if self.target_accept is not None:
             return self.target_accept
-        return FLAT_TARGET_ACCEPT if _is_flat_chinchilla(law, pooled) else POOLED_TARGET_ACCEPT
+        return TARGET_ACCEPT if samples_centre(law, pooled) else FUNNEL_TARGET_ACCEPT
 
     def resolved_low_rank(self, *, law: str, pooled: tuple, n_runs: int = 0) -> bool:
         """Return whether NUTS adapts a low-rank mass matrix for such a fit (see above)."""
@@ -139,7 +158,8 @@ class SamplerConfig:
             return self.low_rank_mass_matrix
         return (
             self.sampler == "nutpie"
-            and _is_flat_chinchilla(law, pooled)
+            and law == "chinchilla"
+            and not pooled
             and n_runs >= LOW_RANK_MIN_RUNS
         )
 

@@ -18,9 +18,11 @@ import xarray as xr
 from forecast import _idata
 from forecast.errors import ConvergenceError, ConvergenceWarning
 from forecast.units import EBFMI_MIN, ESS_BULK_MIN, MAX_DIVERGENCES, RHAT_MAX
+from models.build import OFFSET_PREFIXES
 
-#: Sampled auxiliaries that are not parameters a user reads: standardised group offsets.
-_AUXILIARY_PREFIXES = ("z_",)
+#: Sampled auxiliaries that are not parameters a user reads: the group offsets (the group
+#: values ``<name>_group`` they make are checked).
+_AUXILIARY_PREFIXES = OFFSET_PREFIXES
 
 
 def _named(posterior: xr.Dataset) -> xr.Dataset:

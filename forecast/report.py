@@ -35,6 +35,7 @@ from forecast.io import save, write_atomic
 from forecast.scenarios import Scenario, forecast
 from forecast.studies.stacking import fit_averaged
 from forecast.units import CI_PROB, FLOP_PER_PARAM_TOKEN
+from models.build import OFFSET_PREFIXES
 
 #: Steps reported to the ``progress`` callback, in order.
 REPORT_STEPS = ("fitting", "forecasting", "data exhaustion", "drawing figures", "writing")
@@ -218,7 +219,7 @@ def _markdown(frame: pd.DataFrame) -> str:
 def _diagnostics_frame(table: xr.Dataset) -> pd.DataFrame:
     frame = table.to_dataframe()
     if len(frame) > 40:
-        frame = frame[~frame.index.str.startswith(("log_", "z_"))]
+        frame = frame[~frame.index.str.startswith(("log_", *OFFSET_PREFIXES))]
     return frame.map(lambda v: f"{v:.3f}" if abs(v) < 10 else f"{v:.0f}")
 
 

@@ -86,10 +86,18 @@ def test_a_prior_at_a_reference_scale_is_on_the_term_there():
         build_model(_data(), law="chinchilla", priors={**base, "alpha": odd})
 
 
-def test_free_variables_are_non_centred():
+def test_free_variables_are_non_centred_but_the_floors():
     model = build_model(_data(), law="chinchilla", priors=resolve_priors("weak", "chinchilla"))
     names = {v.name for v in model.free_RVs}
-    assert {"z_alpha", "z_E", "sigma_alpha", "centre_log_loss", "alpha"} <= names
+    assert {"z_alpha", "offset_E", "sigma_alpha", "centre_log_loss", "alpha"} <= names
+    assert "z_E" not in names  # floors' offsets are centred with the centre parametrisation
+    plain = build_model(
+        _data(),
+        law="chinchilla",
+        priors=resolve_priors("weak", "chinchilla"),
+        parametrisation="plain",
+    )
+    assert {"z_E", "z_alpha"} <= {v.name for v in plain.free_RVs}
     assert "alpha_group" not in names  # a deterministic of z, not a sampled centred variable
     assert {v.name for v in model.deterministics} >= {
         "alpha_group",
@@ -122,7 +130,7 @@ def test_unpooled_parameters_are_shared():
         _data(), law="chinchilla", priors=resolve_priors("weak", "chinchilla"), pooled=("E",)
     )
     names = {v.name for v in model.free_RVs}
-    assert "z_E" in names and "z_alpha" not in names
+    assert "offset_E" in names and "z_alpha" not in names and "alpha" in names
 
 
 def test_student_t_needs_nu_and_log_scale_needs_location_family():
@@ -272,6 +280,53 @@ def test_centre_density_is_the_plain_density_plus_the_jacobian(preset):
         values, _ = centre_to_law(*coords.values())
         expected = plain_logp({**values, **shared}) + np.log(values["E"])
         assert centre_logp({**coords, **shared}) == pytest.approx(expected, rel=1e-9, abs=1e-8)
+
+
+def test_centred_floor_offsets_keep_the_hierarchical_density():
+    r"""Three groups, floor and coefficients pooled: centre = plain + log E - (G-1) log sigma_E.
+
+    The centre parametrisation samples the floors' group offsets centred,
+    :math:`\delta = \sigma_E z`; with value transforms removed the two models' densities at
+    corresponding points differ by the centre map's log E and that change of variables.
+    """
+    from pymc.model.transform.conditioning import remove_value_transforms
+
+    groups = ("a", "b", "c")
+    data = _data(groups=groups)
+    priors = resolve_priors("weak", "chinchilla")
+    pooled = ("E", "log_A", "log_B")
+    centre = build_model(data, law="chinchilla", priors=priors, pooled=pooled)
+    plain = build_model(
+        data, law="chinchilla", priors=priors, pooled=pooled, parametrisation="plain"
+    )
+    centre_logp = remove_value_transforms(centre).compile_logp(jacobian=False)
+    plain_logp = remove_value_transforms(plain).compile_logp(jacobian=False)
+    gen = np.random.default_rng(6)
+    for _ in range(20):
+        coords = {
+            "centre_log_loss": np.array(gen.normal(1.0, 1.0)),
+            "floor_logit": np.array(gen.normal(0.0, 1.5)),
+            "split_logit": np.array(gen.normal(0.0, 1.5)),
+        }
+        z = {name: gen.normal(size=3) for name in pooled}
+        z = {name: v - v.mean() for name, v in z.items()}  # zero-sum
+        shared = {
+            "alpha": np.array(gen.uniform(0.05, 1.2)),
+            "beta": np.array(gen.uniform(0.05, 1.2)),
+            "sigma": np.exp(gen.normal(-4.0, 1.0, 3)),
+            **{f"sigma_{name}": np.array(np.exp(gen.normal(-1.5, 0.5))) for name in pooled},
+            "z_log_A": z["log_A"],
+            "z_log_B": z["log_B"],
+        }
+        values, _ = centre_to_law(*coords.values())
+        offset = shared["sigma_E"] * z["E"]
+        expected = (
+            plain_logp({**values, **shared, "z_E": z["E"]})
+            + np.log(values["E"])
+            - (len(groups) - 1) * np.log(shared["sigma_E"])
+        )
+        got = centre_logp({**coords, **shared, "offset_E": offset})
+        assert got == pytest.approx(expected, rel=1e-9, abs=1e-8)
 
 
 @pytest.mark.slow

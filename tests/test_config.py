@@ -108,7 +108,8 @@ def test_sampler_config_validates():
     [
         ("chinchilla", (), "nutpie", 240, 0.9, True),
         ("chinchilla", (), "nutpie", 24, 0.9, False),  # few runs: diagonal (OLMo diverged)
-        ("chinchilla", ("E",), "nutpie", 240, 0.99, False),
+        ("chinchilla", ("E",), "nutpie", 240, 0.9, False),  # floors only: centred offsets
+        ("chinchilla", ("E", "log_A"), "nutpie", 240, 0.99, False),  # plain: log A funnel
         ("chinchilla_broken", (), "nutpie", 240, 0.99, False),
         ("chinchilla", (), "pymc", 240, 0.9, False),
     ],

@@ -61,6 +61,7 @@ from forecast.studies.sensitivity_plan import (
     load_study,
     plan,
 )
+from models.build import OFFSET_PREFIXES
 from models.laws import get_law
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -171,8 +172,10 @@ def _summarize(result, spec: Mapping, seed: int, fit_seconds: float, trend=None)
     posterior["loss_at_N"] = (dims, loss)
     idata = result.idata
     log_prior = _idata.group(idata, "log_prior")
-    # the standardised group offsets are structure, not a choice: scale the other priors
-    log_prior = log_prior[[v for v in log_prior.data_vars if not str(v).startswith("z_")]]
+    # the group offsets are structure, not a choice: scale the other priors
+    log_prior = log_prior[
+        [v for v in log_prior.data_vars if not str(v).startswith(OFFSET_PREFIXES)]
+    ]
     for component in ("prior", "likelihood"):
         sens = _idata.power_scaling_sensitivity(
             posterior, log_prior, _idata.group(idata, "log_likelihood"), component=component
