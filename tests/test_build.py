@@ -252,26 +252,35 @@ def test_centre_coordinates_map_to_the_law_with_the_stated_jacobian():
         assert np.log(centre_loss) == pytest.approx(phi[0], abs=1e-12)
 
 
+def _centre_and_plain_logp(data, priors, **options):
+    """Log densities (value transforms removed, no Jacobian) of the two parametrisations."""
+    from pymc.model.transform.conditioning import remove_value_transforms
+
+    out = []
+    for parametrisation in ("centre", "plain"):
+        model = build_model(
+            data, law="chinchilla", priors=priors, parametrisation=parametrisation, **options
+        )
+        out.append(remove_value_transforms(model).compile_logp(jacobian=False))
+    return tuple(out)
+
+
+def _random_centre_coords(gen):
+    return {
+        "centre_log_loss": np.array(gen.normal(1.0, 1.0)),
+        "floor_logit": np.array(gen.normal(0.0, 1.5)),
+        "split_logit": np.array(gen.normal(0.0, 1.5)),
+    }
+
+
 @pytest.mark.parametrize("preset", ["weak", "besiroglu2024"])
 def test_centre_density_is_the_plain_density_plus_the_jacobian(preset):
     """Same prior, same likelihood: the two parametrisations differ only by log|det J|."""
-    from pymc.model.transform.conditioning import remove_value_transforms
-
-    data = _data(groups=("only",))
     priors = resolve_priors(preset, "chinchilla")
-    centre = remove_value_transforms(build_model(data, law="chinchilla", priors=priors))
-    plain = remove_value_transforms(
-        build_model(data, law="chinchilla", priors=priors, parametrisation="plain")
-    )
-    centre_logp = centre.compile_logp(jacobian=False)
-    plain_logp = plain.compile_logp(jacobian=False)
+    centre_logp, plain_logp = _centre_and_plain_logp(_data(groups=("only",)), priors)
     gen = np.random.default_rng(5)
     for _ in range(30):
-        coords = {
-            "centre_log_loss": np.array(gen.normal(1.0, 1.0)),
-            "floor_logit": np.array(gen.normal(0.0, 1.5)),
-            "split_logit": np.array(gen.normal(0.0, 1.5)),
-        }
+        coords = _random_centre_coords(gen)
         shared = {
             "alpha": np.array(gen.uniform(0.05, 1.2)),
             "beta": np.array(gen.uniform(0.05, 1.2)),
@@ -289,25 +298,14 @@ def test_centred_floor_offsets_keep_the_hierarchical_density():
     :math:`\delta = \sigma_E z`; with value transforms removed the two models' densities at
     corresponding points differ by the centre map's log E and that change of variables.
     """
-    from pymc.model.transform.conditioning import remove_value_transforms
-
     groups = ("a", "b", "c")
     data = _data(groups=groups)
     priors = resolve_priors("weak", "chinchilla")
     pooled = ("E", "log_A", "log_B")
-    centre = build_model(data, law="chinchilla", priors=priors, pooled=pooled)
-    plain = build_model(
-        data, law="chinchilla", priors=priors, pooled=pooled, parametrisation="plain"
-    )
-    centre_logp = remove_value_transforms(centre).compile_logp(jacobian=False)
-    plain_logp = remove_value_transforms(plain).compile_logp(jacobian=False)
+    centre_logp, plain_logp = _centre_and_plain_logp(data, priors, pooled=pooled)
     gen = np.random.default_rng(6)
     for _ in range(20):
-        coords = {
-            "centre_log_loss": np.array(gen.normal(1.0, 1.0)),
-            "floor_logit": np.array(gen.normal(0.0, 1.5)),
-            "split_logit": np.array(gen.normal(0.0, 1.5)),
-        }
+        coords = _random_centre_coords(gen)
         z = {name: gen.normal(size=3) for name in pooled}
         z = {name: v - v.mean() for name, v in z.items()}  # zero-sum
         shared = {
