@@ -232,6 +232,10 @@ def test_overflowing_group_offset_gives_minus_inf_not_nan(compiled):
     point["z_beta_zerosum__"] = np.array([4.0])
     logp, _ = f(_ravel(point, f))
     assert not np.isnan(logp)
+    # the floors' offsets are sampled centred (log offset itself): e^1e4 times the floor
+    point["offset_E_zerosum__"] = np.array([1e4])
+    logp, grad = f(_ravel(point, f))
+    assert not np.isnan(logp) and not np.any(np.isnan(grad))
 
 
 # ------------------------------------------------------------------ predictions over the range
