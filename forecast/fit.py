@@ -151,8 +151,10 @@ def make_model(
 ) -> pm.Model:
     """Build the unsampled PyMC model of ``config`` on a validated runs table.
 
-    ``parametrisation="centre"`` (default) is the model NUTS samples; ``"plain"`` samples
-    the law's parameters directly and is the one prior-predictive draws use (see
+    ``parametrisation="centre"`` (default) samples the Chinchilla terms through the
+    data-centre coordinates, as :func:`fit` does for a model that pools nothing or only the
+    floor (:func:`forecast.config.samples_centre`); ``"plain"`` samples the law's
+    parameters directly, as :func:`fit` does otherwise and prior-predictive draws do (see
     :func:`models.build.build_model`).
     """
     return build_model(
