@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from models.build import DISCREPANCIES
+from models.build import CENTRED_OFFSETS, DISCREPANCIES
 from models.errors import ConfigError
 from models.laws import LAWS, get_law
 from models.priors import PRESETS, PriorSpec, resolve_priors
@@ -28,8 +28,8 @@ TARGET_ACCEPT = 0.9
 #: exponents form funnels, other laws are sampled plainly.
 FUNNEL_TARGET_ACCEPT = 0.99
 #: Pooled parameters a model may have and still be sampled in the centre parametrisation:
-#: the floor (see ``forecast.compiled``).
-CENTRE_POOLABLE = ("E",)
+#: those whose offsets it samples centred, the floor's (see ``forecast.compiled``).
+CENTRE_POOLABLE = CENTRED_OFFSETS
 SAMPLERS = ("nutpie", "pymc")
 #: Fewest runs for which a flat Chinchilla fit gets the low-rank mass matrix by default.
 LOW_RANK_MIN_RUNS = 100

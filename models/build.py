@@ -331,13 +331,16 @@ def _population(
     law: LawSpec,
     priors: Mapping[str, PriorSpec],
     centres: Mapping[str, float],
-    parametrisation: str = "plain",
+    centre: bool = False,
 ):
-    """Population-level parameters; returns (values, centred intercepts)."""
+    """Population-level parameters; returns (values, centred intercepts).
+
+    ``centre``: sample the Chinchilla terms through :func:`centre_to_law`.
+    """
     values: dict[str, pt.TensorVariable] = {}
     centred: dict[str, pt.TensorVariable] = {}
     replaced = ()
-    if parametrisation == "centre" and uses_centre_parametrisation(law):
+    if centre:
         _centre_population(law, priors, centres, values, centred)
         replaced = CENTRE_PARAMS
     order = sorted(law.params, key=lambda p: p in law.centring)  # slopes before intercepts
@@ -530,8 +533,8 @@ def build_model(
         shared = {name: pm.Data(name, value) for name, value in data.shared_values().items()}
         centres = {"log_N": shared["centre_log_N"], "log_D": shared["centre_log_D"]}
         log_N, log_D = shared["log_N_data"], shared["log_D_data"]
-        values, centred = _population(spec, priors, centres, parametrisation)
         centre = parametrisation == "centre" and uses_centre_parametrisation(spec)
+        values, centred = _population(spec, priors, centres, centre)
         group_values = _group_level(
             spec, priors, pooled, values, centred, centres, CENTRED_OFFSETS if centre else ()
         )

@@ -106,10 +106,11 @@ def log_density(y, mean, sd, nu=None, *, xp=np):
     if nu is None:
         return _normal_log_density(z, sd, xp)
     infinite = np.isinf(nu) if xp is np else False  # t with infinite nu is the Normal
-    finite_nu = np.where(infinite, 1.0, nu) if np.any(infinite) else nu
+    mixed = bool(np.any(infinite))
+    finite_nu = np.where(infinite, 1.0, nu) if mixed else nu
     constant = student_t_log_normaliser(finite_nu, xp=xp)
     t = constant - xp.log(sd) - (finite_nu + 1.0) / 2.0 * xp.log1p(z**2 / finite_nu)
-    if np.any(infinite):  # one z for both: the Normal where nu is infinite, t elsewhere
+    if mixed:  # one z for both: the Normal where nu is infinite, t elsewhere
         return np.where(infinite, _normal_log_density(z, sd, np), t)
     return t
 
