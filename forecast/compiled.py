@@ -11,9 +11,11 @@ data (``CompiledModel.with_data``), which saves the 6-12 s compilation of every 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
+import numpy as np
 import pymc as pm
 
 from forecast.config import FitConfig, samples_centre
@@ -72,7 +74,7 @@ def model_options(config: FitConfig, n_groups: int | None = None) -> dict:
 _MODELS: dict[str, dict] = {}
 #: Structures kept; the oldest is dropped beyond this (a compiled model holds ~10 MB).
 MAX_CACHED_MODELS = 64
-_CACHE_LOCK = threading.Lock()
+_CACHE_LOCK = threading.RLock()
 
 
 def clear_model_cache() -> None:
@@ -97,16 +99,139 @@ def _cached(data: ModelData, config: FitConfig) -> dict:
     return entry
 
 
-def _nutpie_compiled(entry: dict, data: ModelData):
-    """Return the compiled model of ``entry`` holding ``data``, and the seconds compiling it."""
+def _lean_logp_wrapper(n_dim, logp_fn, user_data, shared_logp, shared_data):
+    """Build nutpie's C-callable log density and gradient, copying the gradient elementwise.
+
+    nutpie 0.16's own wrapper (``nutpie.compile_pymc._make_c_logp_func``) writes
+    ``out[...] = grad``: numba compiles that broadcast assignment's shape-mismatch error,
+    with its string formatting, afresh in every process (about 2 s of each first fit).
+    The loop below writes the same values, returns the same codes (3: non-finite gradient,
+    4: non-finite log density, 1: an exception, -1: wrong dimension) and refuses a
+    gradient of the wrong length instead of raising.
+    """
+    import numba
+    from nutpie.compile_pymc import make_extraction_fn
+
+    extract = make_extraction_fn(logp_fn, shared_data, shared_logp, user_data.dtype)
+    signature = numba.types.int64(
+        numba.types.uint64,
+        numba.types.CPointer(numba.types.double),
+        numba.types.CPointer(numba.types.double),
+        numba.types.CPointer(numba.types.double),
+        numba.types.voidptr,
+    )
+
+    def logp_numba(dim, x_, out_, logp_, user_data_):  # pragma: no cover - numba-compiled
+        if dim != n_dim:
+            return -1
+        try:
+            x = numba.carray(x_, (n_dim,))
+            out = numba.carray(out_, (n_dim,))
+            logp = numba.carray(logp_, (1,))
+            logp_val, grad = extract(x, user_data_)
+            if grad.shape[0] != n_dim:
+                return 1
+            logp[0] = logp_val
+            finite = True
+            for i in range(n_dim):
+                out[i] = grad[i]
+                finite = finite and np.isfinite(grad[i])
+            if not finite:
+                return 3
+            if not np.isfinite(logp_val):
+                return 4
+        except Exception:  # noqa: BLE001 - a C callback reports failure by its code
+            return 1
+        return 0
+
+    return logp_numba, signature
+
+
+def _lean_expand_wrapper(n_dim, n_expanded, expand_fn, user_data, shared_vars, shared_data):
+    """Build nutpie's C-callable expansion to the stored draws, copied elementwise.
+
+    As :func:`_lean_logp_wrapper`, for ``nutpie.compile_pymc._make_c_expand_func``
+    (codes: -1 wrong dimension, -2 an exception or a result of the wrong length).
+    """
+    import numba
+    from nutpie.compile_pymc import make_extraction_fn
+
+    extract = make_extraction_fn(expand_fn, shared_data, shared_vars, user_data.dtype)
+    signature = numba.types.int64(
+        numba.types.uint64,
+        numba.types.uint64,
+        numba.types.CPointer(numba.types.double),
+        numba.types.CPointer(numba.types.double),
+        numba.types.voidptr,
+    )
+
+    def expand_numba(dim, expanded, x_, out_, user_data_):  # pragma: no cover - numba
+        if dim != n_dim or expanded != n_expanded:
+            return -1
+        try:
+            x = numba.carray(x_, (n_dim,))
+            out = numba.carray(out_, (n_expanded,))
+            (values,) = extract(x, user_data_)
+            if values.shape[0] != n_expanded:
+                return -2
+            for i in range(n_expanded):
+                out[i] = values[i]
+        except Exception:  # noqa: BLE001 - a C callback reports failure by its code
+            return -2
+        return 0
+
+    return expand_numba, signature
+
+
+#: nutpie's wrapper builders and the lean versions that replace them while we compile.
+LEAN_WRAPPERS = {
+    "_make_c_logp_func": _lean_logp_wrapper,
+    "_make_c_expand_func": _lean_expand_wrapper,
+}
+
+
+@contextlib.contextmanager
+def _lean_wrappers():
+    """Use :data:`LEAN_WRAPPERS` inside nutpie for the duration; yield whether they are.
+
+    Only when this nutpie has every function they replace and ``make_extraction_fn``,
+    which they call (nutpie 0.16); otherwise nutpie compiles with its own wrappers.
+    """
+    import nutpie.compile_pymc as ncp
+
+    names = [*LEAN_WRAPPERS, "make_extraction_fn"]
+    if not all(callable(getattr(ncp, name, None)) for name in names):
+        yield False
+        return
+    originals = {name: getattr(ncp, name) for name in LEAN_WRAPPERS}
+    try:
+        for name, wrapper in LEAN_WRAPPERS.items():
+            setattr(ncp, name, wrapper)
+        yield True
+    finally:
+        for name, original in originals.items():
+            setattr(ncp, name, original)
+
+
+def compile_nutpie(model: pm.Model, lean: bool = True):
+    """nutpie-compile ``model`` (numba), starting from :func:`models.build.initial_values`.
+
+    ``lean``: with :func:`_lean_wrappers` (the same log density and draws, about 2 s less
+    compilation in a fresh process).
+    """
     import nutpie
 
+    with _CACHE_LOCK, _lean_wrappers() if lean else contextlib.nullcontext():
+        return nutpie.compile_pymc_model(model, initial_points=initial_values(model))
+
+
+def _nutpie_compiled(entry: dict, data: ModelData):
+    """Return the compiled model of ``entry`` holding ``data``, and the seconds compiling it."""
     with _CACHE_LOCK:
         compiled = entry["compiled"]
         if compiled is None:
             start = time.perf_counter()
-            model = entry["model"]
-            compiled = nutpie.compile_pymc_model(model, initial_points=initial_values(model))
+            compiled = compile_nutpie(entry["model"])
             entry["compiled"] = compiled
             return compiled.with_data(**data.shared_values()), time.perf_counter() - start
     return compiled.with_data(**data.shared_values()), 0.0

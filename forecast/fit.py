@@ -25,7 +25,7 @@ import pymc as pm
 import xarray as xr
 
 from forecast import _idata
-from forecast.compiled import _CACHE_LOCK, _cached, _nutpie_compiled, model_options
+from forecast.compiled import _CACHE_LOCK, _cached, _nutpie_compiled, compile_nutpie, model_options
 from forecast.compiled import clear_model_cache as clear_model_cache
 from forecast.config import DEFAULT_MODEL, FitConfig, SamplerConfig
 from forecast.data.runs import load_runs, validate_runs
@@ -203,10 +203,8 @@ def _sample(model: pm.Model, sampler: SamplerConfig, seed: int):
     sampler = sampler.resolved(law="", pooled=())
     name = _sampler_name(sampler)
     if name == "nutpie":
-        import nutpie
-
         start = time.perf_counter()
-        compiled = nutpie.compile_pymc_model(model, initial_points=initial_values(model))
+        compiled = compile_nutpie(model)
         compiling = time.perf_counter() - start
         return _nutpie_sample(compiled, sampler, seed), name, compiling
     return _pymc_sample(model, sampler, seed), name, 0.0
@@ -375,9 +373,16 @@ def _log_prior(raw, model: pm.Model) -> xr.Dataset:
     }
     sampled = [v.name for v in model.free_RVs if v.name not in derived and not _is_flat(v)]
     with warnings.catch_warnings():
-        # compute_log_prior uses its own progress bar; keep output quiet.
+        # compute_log_prior uses its own progress bar; keep output quiet. Compiled with numba,
+        # as the model: its disk cache makes the first call of a process ~1.5 s faster than
+        # the C backend (measured on the flat Chinchilla fit: 2.5 s -> 0.8-1.5 s).
         log_prior = pm.compute_log_prior(
-            raw, model=model, var_names=sampled, extend_inferencedata=False, progressbar=False
+            raw,
+            model=model,
+            var_names=sampled,
+            extend_inferencedata=False,
+            progressbar=False,
+            compile_kwargs={"mode": "NUMBA"},
         )
     return log_prior.assign(derived)
 

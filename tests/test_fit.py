@@ -3,6 +3,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pymc as pm
 import pytest
 from conftest import SMALL_SAMPLER, TRUE, TRUE_E_B, fit_quietly
 
@@ -190,6 +191,33 @@ def test_broken_law_recovers_a_break_inside_the_runs():
     fig = plot_exponents(result, load_dataset("published_fits"))
     labels = [ax.get_xlabel() for ax in fig.axes if ax.axison]
     assert "alpha above / below the break" in labels and len(labels) == 5
+
+
+def test_lean_nutpie_wrappers_give_nutpie_s_own_draws():
+    """The lean C wrappers replace nutpie's for this nutpie, and sample exactly as its own."""
+    import nutpie
+
+    from forecast.compiled import _lean_wrappers, compile_nutpie
+
+    rng = np.random.default_rng(0)
+    with pm.Model() as model:
+        x = pm.Data("x", rng.normal(size=20))
+        mu = pm.Normal("mu")
+        sigma = pm.HalfNormal("sigma")
+        pm.Deterministic("twice_mu", 2 * mu)
+        pm.Normal("y", mu + 0.5 * x, sigma, observed=rng.normal(size=20))
+    with _lean_wrappers() as applied:
+        assert applied, "this nutpie lacks the functions the lean wrappers replace"
+    draws = {}
+    for lean in (True, False):
+        compiled = compile_nutpie(model, lean=lean)
+        trace = nutpie.sample(
+            compiled, draws=50, tune=50, chains=2, cores=1, seed=3, progress_bar=False
+        )
+        draws[lean] = {name: trace.posterior[name].values for name in ("mu", "sigma", "twice_mu")}
+    for name, values in draws[True].items():
+        np.testing.assert_array_equal(values, draws[False][name])
+    np.testing.assert_allclose(draws[True]["twice_mu"], 2 * draws[True]["mu"])
 
 
 def test_a_cached_model_gives_the_draws_of_a_fresh_compile(synthetic_runs):
