@@ -103,7 +103,10 @@ class SamplerConfig:
         parametrisation, with offsets of coefficients or exponents that form funnels
         (Gadre 3-corpus fit, E, log A and log B pooled: 0 divergences at 0.99) and the
         data-constrained law's repetition terms (datablations: 2 divergences at 0.9).
-        See :meth:`resolved_target_accept`.
+        See :meth:`resolved_target_accept`. Left to the model, a run at 0.9 that diverges
+        is sampled again at 0.99 (same seed) and the second run is kept; the saved attrs
+        ``target_accept`` and ``first_run_divergences`` say so. A value set here is used
+        as set.
     low_rank_mass_matrix : bool or None
         nutpie only: adapt a low-rank-modified mass matrix instead of a diagonal one.
         ``None`` (default) chooses by model and data: on for a Chinchilla-law model that

@@ -37,9 +37,10 @@ import xarray as xr
 from forecast import _idata
 from forecast.averaged import Stack
 from forecast.config import FitConfig
+from forecast.data.runs import runs_from_dataset
 from forecast.diagnostics import diagnose
 from forecast.errors import IncompatibleFileError
-from forecast.fit import FORMAT_VERSION, Fit, data_hash, package_versions, runs_from_dataset
+from forecast.fit import FORMAT_VERSION, Fit, data_hash, package_versions
 
 #: Root attr ``kind`` of a file holding an averaged posterior.
 STACK_KIND = "stack"

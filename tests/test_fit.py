@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -244,3 +245,29 @@ def test_a_cached_model_gives_the_draws_of_a_fresh_compile(synthetic_runs):
         reused.posterior["alpha"].values, compiled_for_first.posterior["alpha"].values
     )
     assert list(reused.posterior["group"].values) == sorted(second["group"].unique())
+
+
+@pytest.mark.slow
+def test_a_fit_that_diverges_at_the_default_target_is_resampled_at_0_99():
+    """Left to the model, a divergent first run is redone at 0.99; a user's own target is kept.
+
+    The 30-run ladder with the D term invisible (B's term at the centre far below the loss),
+    a replicate of the simulation-based calibration that diverged at 0.9.
+    """
+    from forecast.studies.simulate import ladder, simulate
+
+    design = ladder(np.geomspace(3e7, 1e9, 6), [5, 10, 20, 40, 80])
+    truth = {"E": 0.739, "alpha": 0.661, "beta": 1.07, "log_A": 12.4, "log_B": 13.2}
+    runs = simulate("chinchilla", truth, design, sigma=0.01, seed=1)
+    sampler = SamplerConfig(draws=200, tune=300, chains=2, progress=False)
+    by_model = fit_quietly(runs, config=FitConfig(sampler=sampler, seed=0))
+    user_set = dataclasses.replace(sampler, target_accept=0.9)
+    as_set = fit_quietly(runs, config=FitConfig(sampler=user_set, seed=0))
+    assert as_set.idata.attrs["target_accept"] == 0.9
+    assert as_set.idata.attrs["first_run_divergences"] == 0
+    diverged = as_set.diagnostics.attrs["divergences"]
+    assert diverged > 0
+    # the default's first run is that run (same model, target and seed), then 0.99
+    assert by_model.idata.attrs["first_run_divergences"] == diverged
+    assert by_model.idata.attrs["target_accept"] == 0.99
+    assert by_model.diagnostics.attrs["divergences"] < diverged

@@ -53,6 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from forecast.data._read import (
     Problem,
@@ -63,6 +64,7 @@ from forecast.data._read import (
     read_csv,
 )
 from forecast.errors import ConfigError, DataError
+from forecast.units import D_ATTRS, LOSS_ATTRS, N_ATTRS
 
 __all__ = ["load_runs", "validate_runs"]
 
@@ -519,3 +521,33 @@ def _validate(
     if problems:
         raise_problems(problems, where)
     return out
+
+
+def runs_dataset(runs: pd.DataFrame) -> xr.Dataset:
+    """Convert the runs table to an ``xr.Dataset`` along ``run`` (stored in saved files).
+
+    Text columns are stored as strings, with missing text as ``""``.
+    """
+    data = {}
+    for col in runs.columns:
+        series = runs[col]
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            data[col] = ("run", series.to_numpy(dtype=float))
+        else:
+            data[col] = (
+                "run",
+                series.astype(object).where(series.notna(), "").astype(str).to_numpy(),
+            )
+    ds = xr.Dataset(data, coords={"run": np.arange(len(runs))})
+    for name, attrs in (("N", N_ATTRS), ("D", D_ATTRS), ("loss", LOSS_ATTRS)):
+        ds[name].attrs.update(attrs)
+    return ds
+
+
+def runs_from_dataset(ds: xr.Dataset) -> pd.DataFrame:
+    """Inverse of :func:`runs_dataset`: the runs table stored in a saved fit."""
+    frame = pd.DataFrame({name: ds[name].values for name in ds.data_vars})
+    for col in frame.columns:
+        if frame[col].dtype.kind in "OSU" or pd.api.types.is_string_dtype(frame[col]):
+            frame[col] = frame[col].astype(str)
+    return frame
