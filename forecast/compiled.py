@@ -27,20 +27,29 @@ def model_options(config: FitConfig, n_groups: int | None = None) -> dict:
     """Keyword arguments of :func:`models.build.build_model` for ``config``.
 
     With ``n_groups``, the parametrisation is chosen too (:func:`forecast.config.samples_centre`):
-    the centre parametrisation, with the floors' group offsets centred, for a Chinchilla-law
-    model that pools nothing or only the floor; the plain one otherwise. Measured with 4 x
-    1000 draws: README design (E pooled) 29-31 leapfrog steps per draw at target_accept
-    0.9, 0 divergences in six seeds (default and plain model), against 257 in the plain
-    parametrisation at 0.99. Designs that pool the coefficients too were measured and kept
-    plain: the Gadre 3-corpus design with E, log A and log B pooled gave 0 divergences at
-    0.9 in five seeds with the default model (111-116 steps, against 494 plainly at 0.99)
-    but R-hat 1.03 and bulk ESS 207 in one, 55-193 divergences with the plain model at
-    0.9, 31 at 0.95 and 8 at 0.99 (the acceptance test's fit), at large between-group
-    scales of log A, where standardised offsets form the inverted funnel; the joint design
-    (seven groups) 0 divergences at 0.9 in two seeds (126-131 steps); every parameter
-    pooled, 9-13 divergences at 0.9. The broken law's bimodal recovery test (two short
-    chains) missed its check once in the centre parametrisation; the data-constrained law
-    was not measured.
+    the centre parametrisation for a Chinchilla-law model that pools nothing or only the
+    floor, or, with the Student-t likelihood, the floor and the coefficients; the plain
+    one otherwise. In it the floors' group offsets are centred and the coefficients'
+    half-centred (:data:`models.build.OFFSET_CENTRING`). Measured with 4 x 1000 draws:
+    README design (E pooled) 29-31 leapfrog steps per draw at target_accept 0.9, 0
+    divergences in six seeds (default and plain model), against 257 in the plain
+    parametrisation at 0.99. Gadre 3-corpus design with E, log A and log B pooled, the
+    coefficients' offsets half-centred (w = 0.5), at 0.9: default model 0, 1, 0
+    divergences in seeds 1-3 (67 steps per draw, 9.8-10.8 s of sampling); through
+    ``fit`` with 2000 tuning steps, seeds 1 and 5: 0 divergences (28.4 s with
+    compilation), and 1 at 0.9 resampled at 0.99 to 0 (57.0 s), where the plain
+    parametrisation took 499 steps per draw and 105.8 s. Plain model: 4 and 1 divergences
+    at 0.9 (seeds 1, 2), after the resampling at 0.99 0, 0 (R-hat 1.015) and 1 (seed 5,
+    the acceptance test's fit), so the Normal likelihood keeps the plain parametrisation
+    there. Weights 0.3 and 0.7 were worse (plain model seed 1: 11 and 3 divergences;
+    default seed 2: 0 and 28). Standardised coefficient offsets (w = 0): default model 0
+    divergences at 0.9 in five seeds (111-116 steps) but R-hat 1.03 and bulk ESS 207 in
+    one; plain model 55-193 divergences at 0.9 and 8 at 0.99, at large between-group
+    scales of log A (the inverted funnel); centred ones (w = 1) 2-6 at 0.99 at small
+    scales. Every parameter pooled: 9-13 divergences at 0.9 (exponents' offsets keep the
+    plain parametrisation). The broken law's bimodal recovery test (two short chains)
+    missed its check once in the centre parametrisation; the data-constrained law was
+    not measured.
 
     The versions below standardised the floors' offsets too and were not kept.
 
@@ -63,7 +72,7 @@ def model_options(config: FitConfig, n_groups: int | None = None) -> dict:
     }
     if n_groups is not None:
         pooled = effective_pooled(get_law(config.law), config.pooled_params, n_groups)
-        centre = samples_centre(config.law, pooled)
+        centre = samples_centre(config.law, pooled, config.likelihood)
         options["parametrisation"] = "centre" if centre else "plain"
     return options
 

@@ -213,7 +213,9 @@ def _sample(model: pm.Model, sampler: SamplerConfig, seed: int):
 def _resolved_sampler(config: FitConfig, data: ModelData) -> SamplerConfig:
     """Return the NUTS settings used for ``config`` on ``data`` (chosen by model structure)."""
     pooled = effective_pooled(get_law(config.law), config.pooled_params, len(data.groups))
-    return config.sampler.resolved(law=config.law, pooled=pooled, n_runs=len(data.log_loss))
+    return config.sampler.resolved(
+        law=config.law, pooled=pooled, n_runs=len(data.log_loss), likelihood=config.likelihood
+    )
 
 
 def _sample_data(entry: dict, data: ModelData, config: FitConfig, seed: int):
@@ -223,12 +225,9 @@ def _sample_data(entry: dict, data: ModelData, config: FitConfig, seed: int):
     kept run, divergences of a discarded first run). When ``config`` leaves
     ``target_accept`` to the model and the run at the model's default diverges, the model
     is sampled again, same seed, at :data:`forecast.config.FUNNEL_TARGET_ACCEPT`: the
-    standard remedy, and the second run is the one kept and diagnosed. Simulation-based
-    calibration on the 30-run ladder under the weak prior (10 replicates, 4 x 500 draws,
-    centre parametrisation): divergences in 6 replicates at 0.9 (12-53 leapfrog steps per
-    draw), 2 at 0.95, none at 0.99 (26-112 steps). They sat where a term is invisible on
-    the ladder (its coefficient at the data centre far below the loss), so its exponent
-    is free: a cliff in the likelihood that smaller steps cross.
+    standard remedy, and the second run is the one kept and diagnosed. Weak-prior SBC on
+    the 30-run ladder (10 replicates, 4 x 500 draws): divergences in 6 replicates at 0.9,
+    none at 0.99, where a term is invisible on the ladder and its exponent free (a cliff).
     """
     sampler = _resolved_sampler(config, data)
     raw, name, compiling = _sample_with(entry, data, sampler, seed)

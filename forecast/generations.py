@@ -42,6 +42,7 @@ from forecast.errors import ConfigError, DataError
 from forecast.fit import package_versions, sample_model
 from forecast.intervals import CI_BOUNDS, eti, summarise_draws
 from forecast.units import CI_PROB, FLOP_PER_PARAM_TOKEN
+from models.build import OFFSET_PREFIXES
 from models.generations import (
     GENERATION_PRIORS,
     TREND_PRIORS,
@@ -305,7 +306,7 @@ def fit_generations(
     config_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
     posterior, diag = sample_model(model, sampler=sampler, seed=seed)
     check_convergence(diag)
-    keep = [v for v in posterior.data_vars if not str(v).startswith("z_")]
+    keep = [v for v in posterior.data_vars if not str(v).startswith(OFFSET_PREFIXES)]
     out = posterior[keep]
     if "rate" not in out:
         out["rate"] = xr.zeros_like(out["E"])

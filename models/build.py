@@ -48,10 +48,13 @@ Why this parametrisation
   :math:`(\log\sigma_E, z_{E,g})` lie on a curved ridge, :math:`\sigma_E z_{E,g}` fixed
   (README design, E pooled, default model, 4 x 1000 draws, two seeds: 103-105 leapfrog
   steps per draw with standardised offsets at target_accept 0.99, 30-31 with centred ones
-  at 0.9, 0 divergences either way). The coefficients' offsets stay standardised: their
-  between-group scales reach 0.01, a funnel when centred (E, log A and log B all
-  centred: 2-6 divergences at 0.99). Which models use this parametrisation is chosen in
-  ``forecast.compiled`` by measurement.
+  at 0.9, 0 divergences either way). The coefficients' offsets are half-centred,
+  :math:`\eta_g \sim \mathrm{ZeroSumNormal}(\sigma^{1/2})` sampled and the offset
+  :math:`\sigma^{1/2}\eta_g` (``eta_log_A``, ``eta_log_B``; :data:`OFFSET_CENTRING`):
+  their between-group scales' posteriors run from 0.01 to 1, a funnel at the small end
+  when centred (2-6 divergences at 0.99) and an inverted one at the large end when
+  standardised (55-193 at 0.9 with the plain model). Which models use this
+  parametrisation is chosen in ``forecast.compiled`` by measurement.
 * **One group is the flat model.** With a zero-sum constraint a single group has no free
   offset, so the same code gives the flat model, and the population value is the
   average group rather than a quantity confounded with the offsets. A single group pools
@@ -193,12 +196,17 @@ LOG_PRIOR_PREFIX = "log_prior__"
 #: population value is far outside any posterior, and the bound keeps an overflowing offset
 #: from giving ``inf - inf = nan`` in the centred coefficients.
 OFFSET_BOUND = 30.0
-#: Pooled parameters whose group offsets are sampled centred, :math:`\delta_g \sim
-#: \mathrm{ZeroSumNormal}(\sigma_\theta)` (``offset_<name>``), rather than as
-#: :math:`\sigma_\theta z_g` (``z_<name>``): see the module notes.
-CENTRED_OFFSETS = ("E",)
+#: Centring weight :math:`w` of pooled parameters' group offsets in the centre
+#: parametrisation: :math:`\eta_g \sim \mathrm{ZeroSumNormal}(\sigma_\theta^{w})` is
+#: sampled and the offset is :math:`\sigma_\theta^{1-w}\eta_g`, so the offsets'
+#: prior is :math:`\mathrm{ZeroSumNormal}(\sigma_\theta)` whatever :math:`w`. 1 is
+#: centred (``offset_<name>``), 0 standardised (``z_<name>``, every parameter not
+#: listed), in between partially centred (``eta_<name>``): see the module notes.
+OFFSET_CENTRING = {"E": 1.0, "log_A": 0.5, "log_B": 0.5}
+#: Pooled parameters whose group offsets are sampled centred (:data:`OFFSET_CENTRING` 1).
+CENTRED_OFFSETS = tuple(name for name, w in OFFSET_CENTRING.items() if w == 1.0)
 #: Prefixes of the sampled group offsets, structure rather than parameters a user reads.
-OFFSET_PREFIXES = ("z_", "offset_")
+OFFSET_PREFIXES = ("z_", "offset_", "eta_")
 
 
 def initial_values(model: pm.Model) -> dict[str, float]:
@@ -362,12 +370,13 @@ def _population(
     return values, centred
 
 
-def _group_level(law, priors, pooled, values, centred, centres, centred_offsets=()):
+def _group_level(law, priors, pooled, values, centred, centres, centring=None):
     """Per-group parameters ``<name>_group`` (dims ``group``).
 
-    The offsets of the parameters in ``centred_offsets`` are sampled centred
-    (``offset_<name>``), the others standardised (``z_<name>``).
+    ``centring`` maps a parameter to its offsets' centring weight (see
+    :data:`OFFSET_CENTRING`); offsets of the others are standardised (``z_<name>``).
     """
+    centring = centring or {}
     n_groups = len(pm.modelcontext(None).coords["group"])
     group_values: dict[str, pt.TensorVariable] = {}
     order = sorted(law.params, key=lambda p: p in law.centring)
@@ -378,10 +387,14 @@ def _group_level(law, priors, pooled, values, centred, centres, centred_offsets=
             )
             continue
         scale = priors[f"sigma_{name}"].to_pymc(f"sigma_{name}")
-        if name in centred_offsets:
+        weight = centring.get(name, 0.0)
+        if weight == 1.0:
             offset = pm.ZeroSumNormal(f"offset_{name}", sigma=scale, dims="group")
-        else:
+        elif weight == 0.0:
             offset = scale * pm.ZeroSumNormal(f"z_{name}", sigma=1.0, dims="group")
+        else:
+            eta = pm.ZeroSumNormal(f"eta_{name}", sigma=scale**weight, dims="group")
+            offset = scale ** (1.0 - weight) * eta
         if name in law.centring:
             slope_name, covariate = law.centring[name]
             slope = group_values[slope_name] if slope_name else 1.0
@@ -536,7 +549,7 @@ def build_model(
         centre = parametrisation == "centre" and uses_centre_parametrisation(spec)
         values, centred = _population(spec, priors, centres, centre)
         group_values = _group_level(
-            spec, priors, pooled, values, centred, centres, CENTRED_OFFSETS if centre else ()
+            spec, priors, pooled, values, centred, centres, OFFSET_CENTRING if centre else None
         )
         idx = shared["group_idx_data"]
         params = {name: value[idx] for name, value in group_values.items()}

@@ -291,17 +291,22 @@ def test_centre_density_is_the_plain_density_plus_the_jacobian(preset):
         assert centre_logp({**coords, **shared}) == pytest.approx(expected, rel=1e-9, abs=1e-8)
 
 
-def test_centred_floor_offsets_keep_the_hierarchical_density():
-    r"""Three groups, floor and coefficients pooled: centre = plain + log E - (G-1) log sigma_E.
+def test_centred_offsets_keep_the_hierarchical_density():
+    r"""Three groups, floor and coefficients pooled: the change of variables, exactly.
 
     The centre parametrisation samples the floors' group offsets centred,
-    :math:`\delta = \sigma_E z`; with value transforms removed the two models' densities at
-    corresponding points differ by the centre map's log E and that change of variables.
+    :math:`\delta = \sigma_E z`, and the coefficients' partially centred,
+    :math:`\eta = \sigma^{w} z` (:data:`models.build.OFFSET_CENTRING`). With value
+    transforms removed the two models' densities at corresponding points differ by the
+    centre map's log E and :math:`-(G-1)\sum_\theta w_\theta \log\sigma_\theta`.
     """
+    from models.build import OFFSET_CENTRING
+
     groups = ("a", "b", "c")
     data = _data(groups=groups)
     priors = resolve_priors("weak", "chinchilla")
     pooled = ("E", "log_A", "log_B")
+    assert OFFSET_CENTRING["E"] == 1.0 and 0 < OFFSET_CENTRING["log_A"] < 1
     centre_logp, plain_logp = _centre_and_plain_logp(data, priors, pooled=pooled)
     gen = np.random.default_rng(6)
     for _ in range(20):
@@ -313,17 +318,20 @@ def test_centred_floor_offsets_keep_the_hierarchical_density():
             "beta": np.array(gen.uniform(0.05, 1.2)),
             "sigma": np.exp(gen.normal(-4.0, 1.0, 3)),
             **{f"sigma_{name}": np.array(np.exp(gen.normal(-1.5, 0.5))) for name in pooled},
-            "z_log_A": z["log_A"],
-            "z_log_B": z["log_B"],
         }
         values, _ = centre_to_law(*coords.values())
-        offset = shared["sigma_E"] * z["E"]
+        sampled = {"offset_E": shared["sigma_E"] * z["E"]}
+        jacobian = 0.0
+        for name in ("log_A", "log_B"):
+            weight = OFFSET_CENTRING[name]
+            sampled[f"eta_{name}"] = shared[f"sigma_{name}"] ** weight * z[name]
+            jacobian += weight * np.log(shared[f"sigma_{name}"])
         expected = (
-            plain_logp({**values, **shared, "z_E": z["E"]})
+            plain_logp({**values, **shared, **{f"z_{name}": z[name] for name in pooled}})
             + np.log(values["E"])
-            - (len(groups) - 1) * np.log(shared["sigma_E"])
+            - (len(groups) - 1) * (np.log(shared["sigma_E"]) + jacobian)
         )
-        got = centre_logp({**coords, **shared, "offset_E": offset})
+        got = centre_logp({**coords, **shared, **sampled})
         assert got == pytest.approx(expected, rel=1e-9, abs=1e-8)
 
 

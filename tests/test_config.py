@@ -104,19 +104,23 @@ def test_sampler_config_validates():
 
 
 @pytest.mark.parametrize(
-    ("law", "pooled", "sampler", "n_runs", "accept", "low_rank"),
+    ("law", "pooled", "likelihood", "sampler", "n_runs", "accept", "low_rank"),
     [
-        ("chinchilla", (), "nutpie", 240, 0.9, True),
-        ("chinchilla", (), "nutpie", 24, 0.9, False),  # few runs: diagonal (OLMo diverged)
-        ("chinchilla", ("E",), "nutpie", 240, 0.9, False),  # floors only: centred offsets
-        ("chinchilla", ("E", "log_A"), "nutpie", 240, 0.99, False),  # plain: log A funnel
-        ("chinchilla_broken", (), "nutpie", 240, 0.99, False),
-        ("chinchilla", (), "pymc", 240, 0.9, False),
+        ("chinchilla", (), "student_t", "nutpie", 240, 0.9, True),
+        ("chinchilla", (), "normal", "nutpie", 24, 0.9, False),  # few runs: diagonal (OLMo)
+        ("chinchilla", ("E",), "normal", "nutpie", 240, 0.9, False),  # floors: centred
+        ("chinchilla", ("E", "log_A"), "student_t", "nutpie", 240, 0.9, False),  # eta_log_A
+        ("chinchilla", ("E", "log_A"), "normal", "nutpie", 240, 0.99, False),  # plain
+        ("chinchilla", ("alpha",), "student_t", "nutpie", 240, 0.99, False),  # exponent
+        ("chinchilla_broken", (), "student_t", "nutpie", 240, 0.99, False),
+        ("chinchilla", (), "normal", "pymc", 240, 0.9, False),
     ],
 )
-def test_sampler_settings_are_chosen_by_model(law, pooled, sampler, n_runs, accept, low_rank):
+def test_sampler_settings_are_chosen_by_model(
+    law, pooled, likelihood, sampler, n_runs, accept, low_rank
+):
     config = SamplerConfig(sampler=sampler)
-    resolved = config.resolved(law=law, pooled=pooled, n_runs=n_runs)
+    resolved = config.resolved(law=law, pooled=pooled, n_runs=n_runs, likelihood=likelihood)
     assert (resolved.target_accept, resolved.low_rank_mass_matrix) == (accept, low_rank)
     # an explicit choice always wins
     explicit = SamplerConfig(target_accept=0.8, low_rank_mass_matrix=False)
