@@ -51,9 +51,8 @@ Why this parametrisation
   at 0.9, 0 divergences either way). The coefficients' offsets are half-centred,
   :math:`\eta_g \sim \mathrm{ZeroSumNormal}(\sigma^{1/2})` sampled and the offset
   :math:`\sigma^{1/2}\eta_g` (``eta_log_A``, ``eta_log_B``; :data:`OFFSET_CENTRING`):
-  their between-group scales' posteriors run from 0.01 to 1, a funnel at the small end
-  when centred (2-6 divergences at 0.99) and an inverted one at the large end when
-  standardised (55-193 at 0.9 with the plain model). Which models use this
+  their scales' posteriors span 0.01-1, a funnel at the small end when centred and an
+  inverted one at the large end when standardised. Which models use this
   parametrisation is chosen in ``forecast.compiled`` by measurement.
 * **One group is the flat model.** With a zero-sum constraint a single group has no free
   offset, so the same code gives the flat model, and the population value is the
