@@ -10,7 +10,9 @@ Measured in one run, one after the other, on the same machine:
    (:mod:`forecast.studies.baseline`); and the ratio of the two (target: Bayesian >= 5x faster);
 3. a 3-group hierarchical fit of the Gadre et al. small runs, each corpus evaluated on its
    own Paloma subset, with the design of ``tests/test_acceptance.py`` (exponents shared,
-   floor and coefficients partially pooled; target: <= 60 s on 2 cores);
+   floor and coefficients partially pooled) and the default model: sampled in the centre
+   coordinates with the coefficients' offsets half-centred at target_accept 0.9, and
+   again at 0.99 if that run diverges (the line below it says so);
 4. the README job's design: the Gadre runs on C4 validation text, 3 corpora with only the
    floor E pooled (4 chains x 1000 draws), sampled in the centre coordinates with the
    floors' offsets centred (``forecast.compiled``).
@@ -115,6 +117,7 @@ def _record(result, seconds: float) -> dict:
         "ess": float(diag["ess_bulk"].min()),
         "steps": float(result.idata.sample_stats["n_steps"].mean()),
         "target_accept": attrs["target_accept"],
+        "first_run_divergences": int(attrs.get("first_run_divergences", 0)),
     }
 
 
@@ -175,6 +178,12 @@ def _print(label: str, r: dict, suffix: str) -> None:
         f"{r['steps']:.1f} leapfrog steps per draw at target_accept {r['target_accept']}{suffix}",
         flush=True,
     )
+    if r["first_run_divergences"]:
+        print(
+            f"    (resampled at {r['target_accept']}: the first run, at the model's default "
+            f"target_accept, had {r['first_run_divergences']} divergences)",
+            flush=True,
+        )
 
 
 def _load_average() -> float:
