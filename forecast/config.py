@@ -44,7 +44,7 @@ DEFAULT_MODEL = {"likelihood": "student_t", "discrepancy": "compute"}
 PLAIN_MODEL = {"likelihood": "normal", "discrepancy": None}
 
 
-def samples_centre(law: str, pooled: tuple, likelihood: str = "student_t") -> bool:
+def samples_centre(law: str, pooled: tuple, likelihood: str = DEFAULT_MODEL["likelihood"]) -> bool:
     """Whether a model is sampled in the centre parametrisation (see ``forecast.compiled``).
 
     The Chinchilla law, with group offsets (if any) of :data:`CENTRE_POOLABLE` only: the
@@ -161,7 +161,7 @@ class SamplerConfig:
             raise ConfigError("low_rank_mass_matrix needs sampler='nutpie'")
 
     def resolved_target_accept(
-        self, *, law: str, pooled: tuple, likelihood: str = "student_t"
+        self, *, law: str, pooled: tuple, likelihood: str = DEFAULT_MODEL["likelihood"]
     ) -> float:
         """Return the target acceptance for a model of ``law`` pooling ``pooled`` (see above)."""
         if self.target_accept is not None:
@@ -181,7 +181,12 @@ class SamplerConfig:
         )
 
     def resolved(
-        self, *, law: str, pooled: tuple, n_runs: int = 0, likelihood: str = "student_t"
+        self,
+        *,
+        law: str,
+        pooled: tuple,
+        n_runs: int = 0,
+        likelihood: str = DEFAULT_MODEL["likelihood"],
     ) -> SamplerConfig:
         """Return this config with ``target_accept`` and the mass matrix chosen by model."""
         accept = self.resolved_target_accept(law=law, pooled=pooled, likelihood=likelihood)

@@ -152,8 +152,8 @@ def make_model(
     """Build the unsampled PyMC model of ``config`` on a validated runs table.
 
     ``parametrisation="centre"`` (default) samples the Chinchilla terms through the
-    data-centre coordinates, as :func:`fit` does for a model that pools nothing or only the
-    floor (:func:`forecast.config.samples_centre`); ``"plain"`` samples the law's
+    data-centre coordinates, as :func:`fit` does for the models
+    :func:`forecast.config.samples_centre` names; ``"plain"`` samples the law's
     parameters directly, as :func:`fit` does otherwise and prior-predictive draws do (see
     :func:`models.build.build_model`).
     """
@@ -221,21 +221,17 @@ def _resolved_sampler(config: FitConfig, data: ModelData) -> SamplerConfig:
 def _sample_data(entry: dict, data: ModelData, config: FitConfig, seed: int):
     """Sample the cached model of ``data``'s structure (compiled once per structure).
 
-    Returns (InferenceData, sampler name, seconds compiling, the ``SamplerConfig`` of the
-    kept run, divergences of a discarded first run). When ``config`` leaves
-    ``target_accept`` to the model and the run at the model's default diverges, the model
-    is sampled again, same seed, at :data:`forecast.config.FUNNEL_TARGET_ACCEPT`: the
-    standard remedy, and the second run is the one kept and diagnosed. Weak-prior SBC on
-    the 30-run ladder (10 replicates, 4 x 500 draws): divergences in 6 replicates at 0.9,
-    none at 0.99, where a term is invisible on the ladder and its exponent free (a cliff).
+    Returns (InferenceData, sampler name, seconds compiling, the kept run's
+    ``SamplerConfig``, divergences of a discarded first run). Left to the model, a run that
+    diverges is sampled again, same seed, at :data:`forecast.config.FUNNEL_TARGET_ACCEPT`
+    and kept (weak-prior SBC, 30 runs: 6 of 10 replicates diverged at 0.9, none at 0.99).
     """
     sampler = _resolved_sampler(config, data)
     raw, name, compiling = _sample_with(entry, data, sampler, seed)
     first_divergences = 0
     if config.sampler.target_accept is None and sampler.target_accept < FUNNEL_TARGET_ACCEPT:
-        divergences = int(np.asarray(_idata.group(raw, "sample_stats")["diverging"]).sum())
-        if divergences:
-            first_divergences = divergences
+        first_divergences = _divergences(raw)
+        if first_divergences:
             sampler = dataclasses.replace(sampler, target_accept=FUNNEL_TARGET_ACCEPT)
             raw, name, _ = _sample_with(entry, data, sampler, seed)
     return raw, name, compiling, sampler, first_divergences
@@ -646,4 +642,9 @@ def sample_plain(
         compiled, draws=draws, tune=tune, chains=chains, seed=seed, progress_bar=False, cores=1
     )
     post = _idata.group(trace, "posterior")
-    return post, int(np.asarray(_idata.group(trace, "sample_stats")["diverging"]).sum())
+    return post, _divergences(trace)
+
+
+def _divergences(trace) -> int:
+    """Count the divergent transitions in a sampler's InferenceData."""
+    return int(np.asarray(_idata.group(trace, "sample_stats")["diverging"]).sum())
