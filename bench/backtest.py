@@ -249,7 +249,7 @@ def main() -> None:
             f"LFO weights {a.get('lfo_stacking_weights', '-')} ({a.get('lfo_split', '')}); "
             f"LOO weights {a.get('loo_stacking_weights', '-')}; {a.get('seconds', '?')} s"
         )
-        if "component" in result.dims:
+        if "loo_elpd_loo" in result:  # absent with --stack none
             evidence = [
                 f"{c}: LOO {float(result.loo_elpd_loo.sel(component=c)):.1f}"
                 f" (se {float(result.loo_se.sel(component=c)):.1f}, max k "

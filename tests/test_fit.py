@@ -201,17 +201,23 @@ def test_lean_nutpie_wrappers_give_nutpie_s_own_draws():
     from forecast.compiled import _lean_wrappers, compile_nutpie
 
     rng = np.random.default_rng(0)
-    with pm.Model() as model:
+    with pm.Model() as model:  # shared data of 0, 1 and 2 dimensions, then other sizes
         x = pm.Data("x", rng.normal(size=20))
+        scale = pm.Data("scale", 0.5)
+        w = pm.Data("w", rng.normal(size=(20, 2)))
+        y = pm.Data("y", rng.normal(size=20))
         mu = pm.Normal("mu")
         sigma = pm.HalfNormal("sigma")
         pm.Deterministic("twice_mu", 2 * mu)
-        pm.Normal("y", mu + 0.5 * x, sigma, observed=rng.normal(size=20))
+        mean = mu + scale * x + 0.1 * w.sum(axis=1)
+        pm.Normal("obs", mean, sigma, observed=y, shape=x.shape)
     with _lean_wrappers() as applied:
         assert applied, "this nutpie lacks the functions the lean wrappers replace"
+    other = {"x": rng.normal(size=13), "scale": np.array(0.7), "w": rng.normal(size=(13, 2))}
+    other["y"] = 1.0 + 0.7 * other["x"] + 0.1 * other["w"].sum(axis=1)
     draws = {}
     for lean in (True, False):
-        compiled = compile_nutpie(model, lean=lean)
+        compiled = compile_nutpie(model, lean=lean).with_data(**other)
         trace = nutpie.sample(
             compiled, draws=50, tune=50, chains=2, cores=1, seed=3, progress_bar=False
         )
