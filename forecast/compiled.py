@@ -255,48 +255,15 @@ def _lean_wrappers():
             setattr(ncp, name, original)
 
 
-#: pytensor rewrites left out when compiling for nutpie. The distributive law's greedy search
-#: (``a*b + a*c -> a*(b + c)``) took 1.0 of the 3.5 s that nutpie's graph compilation of the
-#: flat Chinchilla fit spends in a fresh process; without it sampling took 1.9 s (2.1 s with).
-SKIPPED_REWRITES = ("local_greedy_distributor",)
-
-
-@contextlib.contextmanager
-def _skipping_rewrites():
-    """Have nutpie compile the model's graphs without :data:`SKIPPED_REWRITES`.
-
-    nutpie 0.16 passes ``mode="NUMBA"`` to its ``_make_functions``; this swaps in the same
-    mode minus those rewrites, for the duration. Another nutpie compiles as it would.
-    """
-    import nutpie.compile_pymc as ncp
-    from pytensor.compile.mode import get_mode
-
-    original = getattr(ncp, "_make_functions", None)
-    if not callable(original):
-        yield
-        return
-
-    def make_functions(model, *, mode, **kwargs):
-        return original(model, mode=get_mode(mode).excluding(*SKIPPED_REWRITES), **kwargs)
-
-    ncp._make_functions = make_functions
-    try:
-        yield
-    finally:
-        ncp._make_functions = original
-
-
 def compile_nutpie(model: pm.Model, lean: bool = True):
     """nutpie-compile ``model`` (numba), starting from :func:`models.build.initial_values`.
 
-    Without :data:`SKIPPED_REWRITES`; ``lean``: with :func:`_lean_wrappers` (the same log
-    density and draws as nutpie's own callbacks). The flat Chinchilla fit's compilation in
-    a fresh process: 9.1-10.3 s with nutpie's callbacks and every rewrite, 5.4-5.9 s so.
+    ``lean``: with :func:`_lean_wrappers` (the same log density and draws; the flat
+    Chinchilla fit's compilation in a fresh process 9.1-10.3 s -> 5.8-5.9 s).
     """
     import nutpie
 
-    wrappers = _lean_wrappers() if lean else contextlib.nullcontext()
-    with _CACHE_LOCK, _skipping_rewrites(), wrappers:
+    with _CACHE_LOCK, _lean_wrappers() if lean else contextlib.nullcontext():
         return nutpie.compile_pymc_model(model, initial_points=initial_values(model))
 
 
