@@ -133,9 +133,9 @@ def _lean_extraction_fn(inner, shared_data, shared_names, record_dtype):
     arrays = []
     for i, name in enumerate(shared_names):
         namespace[f"dtype_{i}"] = np.dtype(shared_data[name].dtype)
-        sizes = [f'int(shared["shape"]["{name}"][{k}])' for k in range(shared_data[name].ndim)]
+        sizes = [f'int(shared["shape"][{name!r}][{k}])' for k in range(shared_data[name].ndim)]
         shape = "(" + "".join(f"{size}, " for size in sizes) + ")"
-        pointer = f'address(shared["data"]["{name}"][()])'
+        pointer = f'address(shared["data"][{name!r}][()])'
         lines.append(f"    a{i} = numba.carray({pointer}, {shape}, dtype_{i})")
         arrays.append(f", a{i}")
     lines.append(f"    return inner(x{''.join(arrays)})")
