@@ -115,8 +115,8 @@ def _lean_extraction_fn(inner, shared_data, shared_names, record_dtype):
     per shared array (generated source) instead of a ``literal_unroll`` over an overload.
     Each array is read from nutpie's user-data record (address and current shape), so the
     callbacks see the data that ``with_data`` sets, of any size. Inlined into the callback
-    as nutpie's is; numba types it in about a third of the time (the two callbacks of the
-    flat Chinchilla fit: 5.7 s -> 2.5 s in a fresh process).
+    as nutpie's is; numba types it in about half the time (the two callbacks of the flat
+    Chinchilla fit: 5.7 s -> 2.5-2.9 s in a fresh process).
     """
     import numba
     from nutpie.compile_pymc import address_as_void_pointer
@@ -259,7 +259,7 @@ def compile_nutpie(model: pm.Model, lean: bool = True):
     """nutpie-compile ``model`` (numba), starting from :func:`models.build.initial_values`.
 
     ``lean``: with :func:`_lean_wrappers` (the same log density and draws; the flat
-    Chinchilla fit's compilation in a fresh process 9.1-10.3 s -> 5.8-5.9 s).
+    Chinchilla fit's compilation in a fresh process 9.1-10.3 s -> 5.8-6.5 s).
     """
     import nutpie
 
