@@ -25,7 +25,14 @@ import pymc as pm
 import xarray as xr
 
 from forecast import _idata
-from forecast.compiled import _CACHE_LOCK, _cached, _nutpie_compiled, compile_nutpie, model_options
+from forecast.compiled import (
+    _CACHE_LOCK,
+    _cached,
+    _nutpie_compiled,
+    compile_nutpie,
+    draws_log_prior,
+    model_options,
+)
 from forecast.compiled import clear_model_cache as clear_model_cache
 from forecast.config import DEFAULT_MODEL, FUNNEL_TARGET_ACCEPT, FitConfig, SamplerConfig
 from forecast.data.runs import load_runs, runs_dataset, runs_from_dataset, validate_runs
@@ -348,12 +355,14 @@ def _posterior(raw, data: ModelData) -> xr.Dataset:
     return out
 
 
-def _log_prior(raw, model: pm.Model) -> xr.Dataset:
+def _log_prior(raw, entry: dict) -> xr.Dataset:
     """Log prior density of every parameter, per draw (for prior-sensitivity checks).
 
     Named as the plain parametrisation names its variables: the law's parameters the centre
     parametrisation derives carry their prior in the ``log_prior__<name>`` deterministics,
-    the coordinates it samples have a flat density and no entry.
+    the coordinates it samples have a flat density and no entry. The rest is
+    ``pm.compute_log_prior``'s, compiled once per structure
+    (:func:`forecast.compiled.draws_log_prior`).
     """
     posterior = _idata.group(raw, "posterior")
     derived = {
@@ -361,20 +370,9 @@ def _log_prior(raw, model: pm.Model) -> xr.Dataset:
         for v in posterior.data_vars
         if str(v).startswith(LOG_PRIOR_PREFIX)
     }
-    sampled = [v.name for v in model.free_RVs if v.name not in derived and not _is_flat(v)]
-    with warnings.catch_warnings():
-        # compute_log_prior uses its own progress bar; keep output quiet. Compiled with numba,
-        # as the model: its disk cache makes the first call of a process ~1.5 s faster than
-        # the C backend (measured on the flat Chinchilla fit: 2.5 s -> 0.8-1.5 s).
-        log_prior = pm.compute_log_prior(
-            raw,
-            model=model,
-            var_names=sampled,
-            extend_inferencedata=False,
-            progressbar=False,
-            compile_kwargs={"mode": "NUMBA"},
-        )
-    return log_prior.assign(derived)
+    model = entry["model"]
+    sampled = tuple(v.name for v in model.free_RVs if v.name not in derived and not _is_flat(v))
+    return draws_log_prior(entry, posterior, sampled).assign(derived)
 
 
 def _is_flat(rv) -> bool:
@@ -382,9 +380,9 @@ def _is_flat(rv) -> bool:
     return type(rv.owner.op).__name__ == "FlatRV"
 
 
-def _assemble(raw, model, data, runs, config, sampler_used, timings) -> object:
+def _assemble(raw, entry, data, runs, config, sampler_used, timings) -> object:
     """Add log-likelihood, log prior, observed data, the runs and metadata attrs."""
-    log_prior = _log_prior(raw, model)
+    log_prior = _log_prior(raw, entry)
     observed = xr.Dataset({OBSERVED: ("run", data.log_loss)})
     posterior = _posterior(raw, data)
     log_likelihood = _log_likelihood(posterior, data, config)
@@ -524,7 +522,7 @@ def fit(
     timings["first_run_divergences"] = first_divergences
     with _CACHE_LOCK:
         pm.set_data(data.shared_values(), model=entry["model"])
-        idata = _assemble(raw, entry["model"], data, table, config, used, timings)
+        idata = _assemble(raw, entry, data, table, config, used, timings)
     diagnostics = diagnose(idata)
     check_convergence(diagnostics, strict=strict)
     return Fit(idata=idata, config=config, runs=table, diagnostics=diagnostics)

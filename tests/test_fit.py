@@ -9,6 +9,7 @@ import pytest
 from conftest import SMALL_SAMPLER, TRUE, TRUE_E_B, fit_quietly
 
 from forecast import ConvergenceError, FitConfig, SamplerConfig, fit, prior_predictive
+from forecast.compiled import model_options
 from forecast.config import PLAIN_MODEL
 from forecast.errors import ConvergenceWarning, DataError
 from forecast.fit import _idata
@@ -251,6 +252,36 @@ def test_a_cached_model_gives_the_draws_of_a_fresh_compile(synthetic_runs):
         reused.posterior["alpha"].values, compiled_for_first.posterior["alpha"].values
     )
     assert list(reused.posterior["group"].values) == sorted(second["group"].unique())
+
+
+def test_log_prior_of_a_reused_model_is_pymc_s_on_the_runs_fitted(synthetic_runs):
+    """The log prior, compiled once per structure, reads the fitted runs' centres.
+
+    In the plain parametrisation the centred coefficients' priors sit at the runs' centre
+    (shared data), so a function that kept the first fit's centres would differ from
+    ``pm.compute_log_prior`` on a model built for the second runs.
+    """
+    from forecast.fit import clear_model_cache, model_data
+    from models.build import build_model
+
+    small = synthetic_runs[synthetic_runs["N"] < synthetic_runs["N"].median()]
+    pooled = ("E", "log_A", "log_B")
+    config = FitConfig(groups="group", pooled=pooled, sampler=SMALL_SAMPLER, seed=4, **PLAIN_MODEL)
+    clear_model_cache()
+    fit_quietly(synthetic_runs, config=config)
+    reused = fit_quietly(small.reset_index(drop=True), config=config)
+    assert reused.idata.attrs["compile_seconds"] == 0
+    model = build_model(model_data(reused.runs, config), **model_options(config, 2))
+    prior = reused.idata.log_prior
+    names = [v.name for v in model.free_RVs if v.name in prior]
+    assert {"E", "log_A_c", "log_B_c", "alpha", "sigma"} <= set(names)
+    expected = pm.compute_log_prior(
+        reused.idata, model=model, var_names=names, extend_inferencedata=False, progressbar=False
+    )
+    for name in names:
+        np.testing.assert_allclose(
+            prior[name], expected[name].transpose(*prior[name].dims), 0, 1e-12
+        )
 
 
 @pytest.mark.slow
