@@ -42,6 +42,7 @@ from forecast.units import LOSS_ATTRS
 from models.build import (
     LOG_PRIOR_PREFIX,
     OBSERVED,
+    POTENTIALS_IGNORED,
     ModelData,
     build_model,
     effective_pooled,
@@ -382,16 +383,13 @@ def _is_flat(rv) -> bool:
 
 def _assemble(raw, entry, data, runs, config, sampler_used, timings) -> object:
     """Add log-likelihood, log prior, observed data, the runs and metadata attrs."""
-    log_prior = _log_prior(raw, entry)
-    observed = xr.Dataset({OBSERVED: ("run", data.log_loss)})
     posterior = _posterior(raw, data)
-    log_likelihood = _log_likelihood(posterior, data, config)
     groups = {
         "posterior": posterior,
         "sample_stats": _idata.group(raw, "sample_stats"),
-        "log_likelihood": log_likelihood,
-        "log_prior": log_prior,
-        "observed_data": observed,
+        "log_likelihood": _log_likelihood(posterior, data, config),
+        "log_prior": _log_prior(raw, entry),
+        "observed_data": xr.Dataset({OBSERVED: ("run", data.log_loss)}),
         "fit_data": runs_dataset(runs),
     }
     versions = package_versions()
@@ -571,7 +569,9 @@ def prior_predictive(
     """
     table = _prepare(runs, config)
     model = make_model(table, config, parametrisation="plain")
-    with model:
+    with model, warnings.catch_warnings():
+        # the Student-t normaliser, a potential, is part of the likelihood: no prior draw needs it
+        warnings.filterwarnings("ignore", message=POTENTIALS_IGNORED, category=UserWarning)
         idata = pm.sample_prior_predictive(draws=draws, random_seed=_seeds(config.seed, 2)[1])
     prior = _idata.group(idata, "prior")
     predictive = _idata.group(idata, "prior_predictive")[OBSERVED]
