@@ -92,7 +92,7 @@ import pytensor.tensor as pt
 
 from models.errors import ConfigError
 from models.laws import LawSpec, get_law
-from models.noise import (  # moved to models.noise; re-exported here
+from models.noise import (  # discrepancy_sd, log_density: moved there, re-exported here
     discrepancy_sd,
     log_density,
     student_t_draws,
