@@ -380,29 +380,30 @@ def _population(
 
 
 def _group_level(law, priors, pooled, values, centred, centres, centring=None):
-    """Per-group parameters ``<name>_group`` (dims ``group``).
+    """Per-group parameters ``<name>_group`` (dims ``group``, static length).
 
     ``centring`` maps a parameter to its offsets' centring weight (see
     :data:`OFFSET_CENTRING`); offsets of the others are standardised (``z_<name>``).
+    Static: among offsets of equal unknown length pytensor took one in a process-dependent
+    order, and the compiled model's disk-cache key changed between processes.
     """
     centring = centring or {}
-    n_groups = len(pm.modelcontext(None).coords["group"])
+    group = {"dims": "group", "shape": len(pm.modelcontext(None).coords["group"])}
     group_values: dict[str, pt.TensorVariable] = {}
     order = sorted(law.params, key=lambda p: p in law.centring)
     for name in order:
         if name not in pooled:
-            group_values[name] = pm.Deterministic(
-                f"{name}_group", values[name] * pt.ones(n_groups), dims="group"
-            )
+            value = values[name] * pt.ones(group["shape"])
+            group_values[name] = pm.Deterministic(f"{name}_group", value, dims="group")
             continue
         scale = priors[f"sigma_{name}"].to_pymc(f"sigma_{name}")
         weight = centring.get(name, 0.0)
         if weight == 1.0:
-            offset = pm.ZeroSumNormal(f"offset_{name}", sigma=scale, dims="group")
+            offset = pm.ZeroSumNormal(f"offset_{name}", sigma=scale, **group)
         elif weight == 0.0:
-            offset = scale * pm.ZeroSumNormal(f"z_{name}", sigma=1.0, dims="group")
+            offset = scale * pm.ZeroSumNormal(f"z_{name}", sigma=1.0, **group)
         else:
-            eta = pm.ZeroSumNormal(f"eta_{name}", sigma=scale**weight, dims="group")
+            eta = pm.ZeroSumNormal(f"eta_{name}", sigma=scale**weight, **group)
             offset = scale ** (1.0 - weight) * eta
         if name in law.centring:
             slope_name, covariate = law.centring[name]
@@ -565,7 +566,8 @@ def build_model(
         n_groups = len(data.groups)
         params = {name: _per_run(value, idx, n_groups) for name, value in group_values.items()}
         mu = spec.log_loss(log_N, log_D, params, xp=pt, log_U=shared.get("log_U_data"))
-        noise = _per_run(priors["sigma"].to_pymc("sigma", dims="group"), idx, n_groups)
+        sigma = priors["sigma"].to_pymc("sigma", dims="group", shape=n_groups)  # static
+        noise = _per_run(sigma, idx, n_groups)
         if discrepancy == "compute":
             tau = DISCREPANCY_PRIOR.to_pymc("tau")
             noise = discrepancy_sd(noise, tau, log_N, log_D, centres, xp=pt)
@@ -576,9 +578,7 @@ def build_model(
             pm.Normal(OBSERVED, mu=mu, sigma=noise, observed=observed)
         else:
             nu = priors["nu"].to_pymc("nu")
-            # nu per run, as sigma: a scalar's broadcast over the runs took their number from
-            # one of several equal shapes, in an order (and a cache key) that varied by process
-            nu_run = _per_run(pt.alloc(nu, n_groups), idx, n_groups)
+            nu_run = _per_run(pt.alloc(nu, n_groups), idx, n_groups)  # per run, as sigma
             kernel = {"dist": student_t_draws, "logp": student_t_kernel}
             pm.CustomDist(OBSERVED, nu_run, mu, noise, **kernel, observed=observed)
             normaliser = student_t_log_normaliser(nu, xp=pt)  # once, not once per run
