@@ -75,7 +75,7 @@ def test_student_t_constant_is_scipys_without_gammaln():
     assert build.log_density is noise.log_density  # still importable from build
 
 
-def _logp_cache_key(runs: str) -> str | None:
+def _logp_cache_key(runs: str, groups: str | None = None) -> str | None:
     """Numba disk-cache key of the default model's compiled log density and gradient."""
     import pandas as pd
     import pytensor
@@ -85,9 +85,10 @@ def _logp_cache_key(runs: str) -> str | None:
     from forecast.config import FitConfig
     from forecast.fit import model_data
 
-    config = FitConfig()
-    table = pd.read_csv(runs)[["N", "D", "loss"]]
-    model = build.build_model(model_data(table, config), **model_options(config, 1))
+    config = FitConfig(groups=groups)  # every parameter pooled across the groups
+    table = pd.read_csv(runs)
+    data = model_data(table[["N", "D", "loss", *([groups] if groups else [])]], config)
+    model = build.build_model(data, **model_options(config, len(data.groups)))
     logp = model.logp()
     function = pytensor.function(
         model.value_vars, [logp, *pytensor.grad(logp, model.value_vars)], mode="NUMBA"
@@ -95,24 +96,43 @@ def _logp_cache_key(runs: str) -> str | None:
     return numba_funcify_and_cache_key(function.maker.fgraph)[1]
 
 
-def test_default_model_compiles_to_one_disk_cache_key_in_every_process(tmp_path):
+@pytest.mark.parametrize("groups", [None, "corpus"], ids=["flat", "every_parameter_pooled"])
+def test_default_model_compiles_to_one_disk_cache_key_in_every_process(groups, tmp_path):
     """The Student-t model's compiled log density is cacheable, under the same key each time.
 
     It was not cacheable (digamma in the gradient); then, written without ``gammaln``, its
     key changed between processes (the number of runs taken from one of several equal
-    shapes in a process-dependent order), and every process compiled it again.
+    shapes in a process-dependent order), and every process compiled it again; so did the
+    key of a model pooling every parameter (the zero-sum offsets' equal unknown lengths)
+    until the group-level parameters got a static length. Two processes with different
+    string hashing (``PYTHONHASHSEED``) must give the key of this one.
     """
+    import os
     import subprocess
     import sys
     from pathlib import Path
 
-    runs = Path(__file__).parent / "data" / "chinchilla.csv"
-    key = _logp_cache_key(str(runs))
+    if groups:  # the Gadre runs on C4 validation text, three corpora
+        from forecast import load_dataset
+
+        runs = tmp_path / "gadre.csv"
+        load_dataset("gadre2024").query("eval_set == 'c4_val'").to_csv(runs, index=False)
+    else:
+        runs = Path(__file__).parent / "data" / "chinchilla.csv"
+    key = _logp_cache_key(str(runs), groups)
     assert key is not None
-    code = f"from tests.test_noise import _logp_cache_key; print(_logp_cache_key({str(runs)!r}))"
+    code = (
+        "from tests.test_noise import _logp_cache_key; "
+        f"print(_logp_cache_key({str(runs)!r}, {groups!r}))"
+    )
     root = Path(__file__).parent.parent
-    for _ in range(2):
+    for seed in ("0", "1"):
         out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=root,
+            env={**os.environ, "PYTHONHASHSEED": seed},
         )
         assert out.stdout.strip().splitlines()[-1] == key
