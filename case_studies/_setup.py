@@ -19,8 +19,9 @@ import xarray as xr
 from IPython import get_ipython
 from IPython.display import display
 
-# arviz announces its 1.0 refactor on import; informational only.
-warnings.filterwarnings("ignore", message=".*ArviZ is undergoing a major refactor.*")
+# arviz announces its 1.0 refactor on import, once a day; informational only (the message
+# starts with a newline, which ".*" does not cross).
+warnings.filterwarnings("ignore", message=r"\s*ArviZ is undergoing a major refactor")
 from forecast import SamplerConfig  # noqa: E402
 from forecast.errors import ConvergenceWarning  # noqa: E402
 from forecast.intervals import eti  # noqa: E402

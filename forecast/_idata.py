@@ -13,9 +13,13 @@ from collections.abc import Mapping
 import numpy as np
 import xarray as xr
 
+#: Start of arviz 0.2x's daily notice of its 1.0 refactor (a regex, as ``filterwarnings`` takes).
+ARVIZ_NOTICE = r"\s*ArviZ is undergoing a major refactor"
+
 with warnings.catch_warnings():
-    # arviz 0.2x announces its 1.0 refactor on import; the message is informational.
-    warnings.filterwarnings("ignore", message=".*ArviZ is undergoing", category=FutureWarning)
+    # arviz 0.2x announces its 1.0 refactor on import, once a day; informational. The
+    # message starts with a newline, which ``.*`` does not cross: match it with ``\s*``.
+    warnings.filterwarnings("ignore", message=ARVIZ_NOTICE, category=FutureWarning)
     import arviz as az
 
 InferenceData = az.InferenceData

@@ -852,3 +852,45 @@ def test_predict_refuses_draws_that_would_not_fit(small_fit, monkeypatch):
     predict(small_fit, np.full(1000, 1e9), 2e10)  # exactly at the limit: fine
     with pytest.raises(ValueError, match="predict_summary"):
         predict(small_fit, np.full(1001, 1e9), 2e10)
+
+
+def test_arviz_daily_notice_is_filtered_on_a_fresh_machine(tmp_path):
+    """arviz's once-a-day refactor notice (it starts with a newline) is matched by our filters.
+
+    On a new machine (an empty cache directory, where arviz keeps the day it last warned)
+    importing ``forecast`` under ``-W error::FutureWarning`` must succeed, and the regexes of
+    pyproject's pytest filter and of the case studies' setup must match the notice.
+    """
+    tomllib = pytest.importorskip("tomllib")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    code = (
+        "import warnings\n"
+        "with warnings.catch_warnings(record=True) as seen:\n"
+        "    warnings.simplefilter('always')\n"
+        "    import arviz\n"
+        "print(repr([str(w.message) for w in seen if w.category is FutureWarning]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    notices = [m for m in eval(out.stdout) if "ArviZ is undergoing" in m]
+    if not notices:
+        pytest.skip("this arviz does not announce a refactor")
+    notice = notices[0]
+    ini = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    ini_regexes = [f.split(":")[1] for f in ini["filterwarnings"] if "ArviZ" in f]
+    setup = (ROOT / "case_studies" / "_setup.py").read_text()
+    setup_regexes = re.findall(r'message=r"([^"]*ArviZ[^"]*)"', setup)
+    regexes = [*ini_regexes, *setup_regexes, _idata.ARVIZ_NOTICE]
+    assert len(regexes) == 3
+    for regex in regexes:
+        assert re.compile(regex, re.I).match(notice), f"{regex!r} does not match {notice!r}"
+    shutil.rmtree(tmp_path / "arviz")  # warn again: the import below is the day's first
+    subprocess.run(
+        [sys.executable, "-W", "error::FutureWarning", "-c", "import forecast"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
