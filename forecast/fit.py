@@ -635,7 +635,7 @@ def sample_plain(
     """
     import nutpie
 
-    compiled = nutpie.compile_pymc_model(model)
+    compiled = compile_nutpie(model, initial_points=False)
     trace = nutpie.sample(
         compiled, draws=draws, tune=tune, chains=chains, seed=seed, progress_bar=False, cores=1
     )

@@ -289,7 +289,8 @@ def test_a_fit_that_diverges_at_the_default_target_is_resampled_at_0_99():
     """Left to the model, a divergent first run is redone at 0.99; a user's own target is kept.
 
     The 30-run ladder with the D term invisible (B's term at the centre far below the loss),
-    a replicate of the simulation-based calibration that diverged at 0.9.
+    a replicate of the simulation-based calibration that diverged at 0.9. Seed 2: 27
+    divergent transitions at 0.9 (seeds 0-7: 0, 1, 27, 2, 0, 0, 2, 5).
     """
     from forecast.studies.simulate import ladder, simulate
 
@@ -297,9 +298,9 @@ def test_a_fit_that_diverges_at_the_default_target_is_resampled_at_0_99():
     truth = {"E": 0.739, "alpha": 0.661, "beta": 1.07, "log_A": 12.4, "log_B": 13.2}
     runs = simulate("chinchilla", truth, design, sigma=0.01, seed=1)
     sampler = SamplerConfig(draws=200, tune=300, chains=2, progress=False)
-    by_model = fit_quietly(runs, config=FitConfig(sampler=sampler, seed=0))
+    by_model = fit_quietly(runs, config=FitConfig(sampler=sampler, seed=2))
     user_set = dataclasses.replace(sampler, target_accept=0.9)
-    as_set = fit_quietly(runs, config=FitConfig(sampler=user_set, seed=0))
+    as_set = fit_quietly(runs, config=FitConfig(sampler=user_set, seed=2))
     assert as_set.idata.attrs["target_accept"] == 0.9
     assert as_set.idata.attrs["first_run_divergences"] == 0
     diverged = as_set.diagnostics.attrs["divergences"]
