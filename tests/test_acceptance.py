@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from forecast import FitConfig, SamplerConfig, fit, load_dataset
-from forecast.config import PLAIN_MODEL
 from forecast.data.joint import SHARED_EXPONENTS_POOLED
 
 #: Besiroglu et al. 2024 95% bootstrap intervals (published_fits.csv).
@@ -59,10 +58,9 @@ def test_gadre_hierarchical_three_corpora():
         config=FitConfig(
             groups="corpus",
             pooled=SHARED_EXPONENTS_POOLED,
-            # The claim is the hierarchy's; it is checked under the plain model, the
-            # cheaper fit (the README job fits the default model to these runs).
-            **PLAIN_MODEL,
-            # longer warm-up: the E/A/alpha ridge needs a well-adapted mass matrix
+            # The default model (Student-t, compute discrepancy), whose centre
+            # parametrisation samples this design in 37.7 s (plain model: 93 s at 0.99).
+            # Longer warm-up: with 1000 tuning steps max R-hat was 1.0103 at this seed.
             sampler=SamplerConfig(draws=1000, tune=2000, chains=4, progress=False),
             seed=5,
         ),
