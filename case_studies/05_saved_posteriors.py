@@ -63,6 +63,8 @@ SAMPLER_ARGS = [
     "--chains",
     str(SAMPLER.chains),
 ]
+if SAMPLER.target_accept is not None:  # FAST mode
+    SAMPLER_ARGS += ["--target-accept", str(SAMPLER.target_accept)]
 
 # %% [markdown]
 # ## Two fits from the command line

@@ -77,7 +77,9 @@ YEARS_AHEAD = 2.0  # years of recipe progress beyond the newest recipe in the da
 HO = {"median": 8.0, "lower": 5.0, "upper": 14.0}  # Ho et al. 2024, months, 95% interval
 # Two chains x 500 draws (the package default for this model) keep a fit near a minute.
 GEN_SAMPLER = (
-    SamplerConfig(draws=150, tune=300, chains=2, progress=False) if FAST else GENERATION_SAMPLER
+    SamplerConfig(draws=150, tune=300, chains=2, target_accept=0.8, progress=False)
+    if FAST
+    else GENERATION_SAMPLER
 )
 
 # %% [markdown]

@@ -333,10 +333,13 @@ def test_fit_with_pooled_stores_it_and_shares_the_other_parameters(synthetic_run
     synthetic_runs.to_csv(data, index=False)
     out = tmp_path / "pooled.nc"
     tiny = ("--sampler", "pymc", "--draws", "10", "--tune", "10", "--chains", "2")
+    tiny += ("--target-accept", "0.8")
     result = invoke("fit", data, "--groups", "group", "--pooled", "E", *tiny, "--out", out)
     assert result.exit_code == 0, result.stdout + result.stderr
     fitted = load(out)
     assert fitted.config.pooled == ("E",) and fitted.config.groups == "group"
+    assert fitted.config.sampler.target_accept == 0.8
+    assert fitted.idata.attrs["target_accept"] == 0.8
     post = fitted.posterior
     assert float(abs(post["E_group"].diff("group")).max()) > 0
     for shared in ("alpha", "beta", "log_A", "log_B"):

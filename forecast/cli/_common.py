@@ -109,6 +109,15 @@ SAMPLER = typer.Option("nutpie", help="nutpie | pymc")
 DRAWS = typer.Option(1000, min=1)
 TUNE = typer.Option(1000, min=0)
 CHAINS = typer.Option(4, min=1)
+TARGET_ACCEPT = typer.Option(
+    None,
+    min=0.5,
+    max=0.999,
+    help=(
+        "NUTS target acceptance rate in [0.5, 1). Default: by model (0.9 in the centre "
+        "parametrisation, a divergent run redone at 0.99; 0.99 otherwise)."
+    ),
+)
 SEED = typer.Option(0, min=0, help="Seed of every random draw (an integer >= 0).")
 
 

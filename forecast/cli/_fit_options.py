@@ -24,6 +24,7 @@ from forecast.cli._common import (
     RECIPE,
     SAMPLER,
     SEED,
+    TARGET_ACCEPT,
     TUNE,
     WEIGHTS,
     _print_diagnostics,
@@ -47,6 +48,7 @@ _FIT_OPTIONS = (
     "draws",
     "tune",
     "chains",
+    "target_accept",
 )
 
 
@@ -66,6 +68,7 @@ _SHARED_FIT_OPTIONS = {
     "draws": (int, DRAWS),
     "tune": (int, TUNE),
     "chains": (int, CHAINS),
+    "target_accept": (float | None, TARGET_ACCEPT),
     "seed": (int, SEED),
 }
 
@@ -114,6 +117,7 @@ def _fit_config(
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 4,
+    target_accept: float | None = None,
     discrepancy: str,
     progress: bool = True,
 ) -> FitConfig:
@@ -146,7 +150,12 @@ def _fit_config(
         likelihood=likelihood,
         pooled=names,
         sampler=SamplerConfig(
-            sampler=sampler, draws=draws, tune=tune, chains=chains, progress=progress
+            sampler=sampler,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            target_accept=target_accept,
+            progress=progress,
         ),
         seed=seed,
         discrepancy=None if discrepancy == "none" else discrepancy,
