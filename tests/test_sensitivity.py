@@ -34,7 +34,8 @@ from models.laws import chinchilla
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "case_studies" / "studies" / "gadre_c4.toml"
-SAMPLER = {"draws": 150, "tune": 200, "chains": 2}
+#: Tiny draws at a set target_accept (no rerun of a divergent fit): the machinery is tested.
+SAMPLER = {"draws": 150, "tune": 200, "chains": 2, "target_accept": 0.8}
 TINY_STOCK = {"median": 1e13, "lower": 5e12, "upper": 3e13}
 
 
@@ -431,7 +432,7 @@ def test_cli_against_a_real_scheduler_and_two_workers(runs, tmp_path):
     runs.to_csv(tmp_path / "runs.csv", index=False)
     (tmp_path / "study.toml").write_text(
         'name = "cli"\nruns = "runs.csv"\ngroups = "group"\nforecast_group = "a"\nseed = 3\n'
-        "[sampler]\ndraws = 150\ntune = 200\nchains = 2\n"
+        "[sampler]\ndraws = 150\ntune = 200\nchains = 2\ntarget_accept = 0.8\n"
         '[baseline]\nlikelihood = "normal"\ndiscrepancy = "none"\n'
         '[axes]\nprior_scale = [1.0, 0.5]\nstock = ["villalobos2024", "tiny"]\n'
         "[stocks]\ntiny = { median = 1e13, lower = 5e12, upper = 3e13 }\n"
