@@ -63,7 +63,7 @@ with open(STUDY_FILE, "rb") as handle:
     spec = tomllib.load(handle)
 if FAST:
     spec["axes"] = {"preset": spec["axes"]["preset"][:2], "stock": spec["axes"]["stock"]}
-    spec["sampler"] = {"draws": 150, "tune": 200, "chains": 2, "target_accept": 0.8}
+    spec["sampler"] = {k: getattr(SAMPLER, k) for k in ("draws", "tune", "chains", "target_accept")}
     spec["exhaustion_year"] = False
 study = load_study(spec)
 configurations = plan(study)

@@ -49,13 +49,14 @@ FIGURE_DIR = "figures"  # where this notebook writes its README figure
 # $N$ parameters, $D$ GPT-2 tokens, $C = 6ND$ FLOP, halving time in months.
 
 # %%
+import dataclasses
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from _setup import hist_draws, median_and_bounds, show, start
 from IPython.display import Markdown, display
 
-from forecast import SamplerConfig
 from forecast.generations import (
     GENERATION_SAMPLER,
     RECIPES,
@@ -76,11 +77,7 @@ N_TARGET = 1e13  # parameters
 YEARS_AHEAD = 2.0  # years of recipe progress beyond the newest recipe in the data
 HO = {"median": 8.0, "lower": 5.0, "upper": 14.0}  # Ho et al. 2024, months, 95% interval
 # Two chains x 500 draws (the package default for this model) keep a fit near a minute.
-GEN_SAMPLER = (
-    SamplerConfig(draws=150, tune=300, chains=2, target_accept=0.8, progress=False)
-    if FAST
-    else GENERATION_SAMPLER
-)
+GEN_SAMPLER = dataclasses.replace(SAMPLER, tune=300) if FAST else GENERATION_SAMPLER
 
 # %% [markdown]
 # ## The recipes

@@ -83,6 +83,8 @@ def synthetic_runs() -> pd.DataFrame:
 
 
 SMALL_SAMPLER = SamplerConfig(draws=200, tune=300, chains=2, progress=False)
+#: For tests of machinery (caches, log-prior bookkeeping): a set target_accept, never rerun.
+MACHINERY_SAMPLER = SamplerConfig(draws=200, tune=300, chains=2, target_accept=0.8, progress=False)
 
 
 def fit_quietly(runs, **options):

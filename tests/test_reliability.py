@@ -867,16 +867,16 @@ def test_arviz_daily_notice_is_filtered_on_a_fresh_machine(tmp_path):
     tomllib = pytest.importorskip("tomllib")
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
     code = (
-        "import warnings\n"
+        "import json, warnings\n"
         "with warnings.catch_warnings(record=True) as seen:\n"
         "    warnings.simplefilter('always')\n"
         "    import arviz\n"
-        "print(repr([str(w.message) for w in seen if w.category is FutureWarning]))\n"
+        "print(json.dumps([str(w.message) for w in seen if w.category is FutureWarning]))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
-    notices = [m for m in eval(out.stdout) if "ArviZ is undergoing" in m]
+    notices = [m for m in json.loads(out.stdout) if "ArviZ is undergoing" in m]
     if not notices:
         pytest.skip("this arviz does not announce a refactor")
     notice = notices[0]
