@@ -48,9 +48,8 @@ def model_options(config: FitConfig, n_groups: int | None = None) -> dict:
     one; plain model 55-193 divergences at 0.9 and 8 at 0.99, at large between-group
     scales of log A (the inverted funnel); centred ones (w = 1) 2-6 at 0.99 at small
     scales. Every parameter pooled: 9-13 divergences at 0.9 (exponents' offsets keep the
-    plain parametrisation). The broken law's bimodal recovery test (two short chains)
-    missed its check once in the centre parametrisation; the data-constrained law was
-    not measured.
+    plain parametrisation). The broken law is sampled in it too (measurements at
+    :data:`forecast.config.CENTRE_LAWS`); the data-constrained law was not measured.
 
     The versions below standardised the floors' offsets too and were not kept.
 

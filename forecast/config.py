@@ -35,6 +35,14 @@ FUNNEL_TARGET_ACCEPT = 0.99
 #: measured and, at 0.99, 1 divergence left in one and R-hat 1.015 in another, where
 #: the plain parametrisation at 0.99 gave 0 (see ``forecast.compiled``).
 CENTRE_POOLABLE = {"student_t": tuple(OFFSET_CENTRING), "normal": CENTRED_OFFSETS}
+#: Laws sampled in the centre parametrisation (see ``forecast.compiled``). The broken law's
+#: terms at the centre include its break factors (``models.laws.broken.centre_log_factors``).
+#: Broken law, default model, 4 x 1000 draws: Chinchilla runs of C < 1e20 (136) 26-29 s,
+#: 138-147 leapfrog steps per draw at 0.9 (seeds 2-4; 0 divergences, R-hat <= 1.01)
+#: against 127.7 s and 907 steps plainly at 0.99 (seed 1, R-hat 1.03); Gadre 3 corpora,
+#: E pooled, 36.2 s (85 steps) against 89.7 s (562 steps); OLMo to 760M and Gadre c4 to
+#: 154M 10-19 s, 0 divergences at 0.9 with each likelihood measured.
+CENTRE_LAWS = ("chinchilla", "chinchilla_broken")
 SAMPLERS = ("nutpie", "pymc")
 #: Fewest runs for which a flat Chinchilla fit gets the low-rank mass matrix by default.
 LOW_RANK_MIN_RUNS = 100
@@ -47,8 +55,9 @@ PLAIN_MODEL = {"likelihood": "normal", "discrepancy": None}
 def samples_centre(law: str, pooled: tuple, likelihood: str = DEFAULT_MODEL["likelihood"]) -> bool:
     """Whether a model is sampled in the centre parametrisation (see ``forecast.compiled``).
 
-    The Chinchilla law, with group offsets (if any) of :data:`CENTRE_POOLABLE` only: the
-    floor and the coefficients with the Student-t likelihood, the floor with the Normal.
+    A law of :data:`CENTRE_LAWS` (the Chinchilla law and its broken form), with group
+    offsets (if any) of :data:`CENTRE_POOLABLE` only: the floor and the coefficients with
+    the Student-t likelihood, the floor with the Normal.
 
     Examples
     --------
@@ -57,7 +66,7 @@ def samples_centre(law: str, pooled: tuple, likelihood: str = DEFAULT_MODEL["lik
     >>> samples_centre("chinchilla", ("E", "log_A"), "normal")
     False
     """
-    return law == "chinchilla" and set(pooled) <= set(CENTRE_POOLABLE[likelihood])
+    return law in CENTRE_LAWS and set(pooled) <= set(CENTRE_POOLABLE[likelihood])
 
 
 def _frozen_mapping(value: Mapping | None) -> dict:
@@ -101,8 +110,8 @@ class SamplerConfig:
     target_accept : float or None
         NUTS target acceptance rate in [0.5, 1). ``None`` (default) chooses by model:
         :data:`TARGET_ACCEPT` (0.9) for a model sampled in the centre parametrisation
-        (:func:`samples_centre`: the Chinchilla law, pooling nothing, the floor E or, with
-        the Student-t likelihood, E, log A and log B),
+        (:func:`samples_centre`: the Chinchilla law or its broken form, pooling nothing,
+        the floor E or, with the Student-t likelihood, E, log A and log B),
         which samples floor and coefficients without the E-A ridge (see
         ``forecast.compiled``; 240 Chinchilla runs: 0 divergences, 21 leapfrog steps per
         draw at 0.9, against 100 at 0.99 in the plain parametrisation; OLMo ladder: 0

@@ -28,9 +28,11 @@ Why this parametrisation
   divergent draws in runs whose loss is mostly floor, against 0-5 now). The map is a
   bijection onto :math:`E > 0` with :math:`\log|\det J| = \log E`; the density is the
   user's prior at the mapped point plus that term, so the prior is exactly the preset's
-  (tested against the plain parametrisation). ``parametrisation="plain"`` samples the law's
-  parameters directly; prior-predictive draws and models that pool more than the floor use it
-  (``forecast.compiled`` chooses).
+  (tested against the plain parametrisation). Where a law's terms are more than power laws
+  (the broken law's break factors, ``LawSpec.centre_log_factors``), the coordinates give the
+  terms at the centre and the centred coefficient is a term's log minus its factor's: a
+  shift by parameters sampled first, unit Jacobian. ``parametrisation="plain"`` samples the
+  law's parameters directly; prior-predictive draws use it (``forecast.compiled`` chooses).
 * **Data as shared variables.** Covariates, group index, observed log losses and the centres
   are ``pm.Data``; one compiled model serves every data set of the same structure (see
   :func:`structure_key` and :mod:`forecast.fit`).
@@ -328,17 +330,18 @@ def _centre_population(law: LawSpec, priors, centres, values, centred) -> None:
     spec = priors["E"]
     values["E"] = pm.Deterministic("E", mapped["E"])
     log_prior = {"E": pm.logp(getattr(pm, spec.dist).dist(**spec.params), values["E"])}
+    # A term at the centre is the coefficient's power law times the law's factor (if any).
+    factors = law.centre_log_factors and law.centre_log_factors(values, centres, xp=pt)
     for name in ("log_A", "log_B"):
         spec = priors[name]
         _check_location_family(name, spec)
         slope_name, covariate = law.centring[name]
-        shift = values[slope_name] * centres[covariate]
-        centred[name] = pm.Deterministic(f"{name}_c", mapped[f"{name}_c"])
-        prior = getattr(pm, spec.dist).dist(
-            **_shifted(spec, values[slope_name], centres[covariate])
-        )
+        slope, centre = values[slope_name], centres[covariate]
+        term = mapped[f"{name}_c"]
+        centred[name] = pm.Deterministic(f"{name}_c", term - factors[name] if factors else term)
+        prior = getattr(pm, spec.dist).dist(**_shifted(spec, slope, centre))
         log_prior[f"{name}_c"] = pm.logp(prior, centred[name])
-        values[name] = pm.Deterministic(name, centred[name] + shift)
+        values[name] = pm.Deterministic(name, centred[name] + slope * centre)
     for name, term in log_prior.items():
         pm.Deterministic(f"{LOG_PRIOR_PREFIX}{name}", term)
     pm.Potential("centre_prior", sum(log_prior.values()) + log_jacobian)
@@ -350,18 +353,12 @@ def _population(
     centres: Mapping[str, float],
     centre: bool = False,
 ):
-    """Population-level parameters; returns (values, centred intercepts).
-
-    ``centre``: sample the Chinchilla terms through :func:`centre_to_law`.
-    """
+    """Population-level parameters, (values, centred intercepts); ``centre``: see above."""
     values: dict[str, pt.TensorVariable] = {}
     centred: dict[str, pt.TensorVariable] = {}
-    replaced = ()
-    if centre:
-        _centre_population(law, priors, centres, values, centred)
-        replaced = CENTRE_PARAMS
+    replaced = CENTRE_PARAMS if centre else ()
     order = sorted(law.params, key=lambda p: p in law.centring)  # slopes before intercepts
-    for name in order:
+    for name in order:  # the others first: the centre map may need them (a law's breaks)
         if name in replaced:
             continue
         spec = priors[name]
@@ -376,6 +373,8 @@ def _population(
             values[name] = pm.Deterministic(name, centred[name] + shift)
         else:
             values[name] = spec.to_pymc(name)
+    if centre:
+        _centre_population(law, priors, centres, values, centred)
     return values, centred
 
 
@@ -501,10 +500,9 @@ def build_model(
         compute from the data centre (:func:`discrepancy_sd`, prior
         :data:`DISCREPANCY_PRIOR` on ``tau``); ``None`` (default) is the plain model.
     parametrisation : {"centre", "plain"}
-        ``"centre"`` (default) samples the Chinchilla terms through the loss and slopes at
-        the data centre (:func:`centre_to_law`; laws without those terms are sampled
-        plainly); ``"plain"`` samples the law's parameters, which forward (prior-predictive)
-        sampling needs. Both have the same prior and posterior.
+        ``"centre"`` (default) samples the Chinchilla terms through the data centre's loss
+        (:func:`centre_to_law`; other laws plainly); ``"plain"`` the law's parameters, as
+        forward (prior-predictive) sampling needs. Same prior and posterior.
 
     Returns
     -------

@@ -267,14 +267,14 @@ def test_centre_coordinates_map_to_the_law_with_the_stated_jacobian():
         assert np.log(centre_loss) == pytest.approx(phi[0], abs=1e-12)
 
 
-def _centre_and_plain_logp(data, priors, **options):
+def _centre_and_plain_logp(data, priors, law="chinchilla", **options):
     """Log densities (value transforms removed, no Jacobian) of the two parametrisations."""
     from pymc.model.transform.conditioning import remove_value_transforms
 
     out = []
     for parametrisation in ("centre", "plain"):
         model = build_model(
-            data, law="chinchilla", priors=priors, parametrisation=parametrisation, **options
+            data, law=law, priors=priors, parametrisation=parametrisation, **options
         )
         out.append(remove_value_transforms(model).compile_logp(jacobian=False))
     return tuple(out)
@@ -288,12 +288,21 @@ def _random_centre_coords(gen):
     }
 
 
-@pytest.mark.parametrize("preset", ["weak", "besiroglu2024"])
-def test_centre_density_is_the_plain_density_plus_the_jacobian(preset):
-    """Same prior, same likelihood: the two parametrisations differ only by log|det J|."""
-    priors = resolve_priors(preset, "chinchilla")
-    centre_logp, plain_logp = _centre_and_plain_logp(_data(groups=("only",)), priors)
+@pytest.mark.parametrize(
+    "preset, law",
+    [("weak", "chinchilla"), ("besiroglu2024", "chinchilla"), ("weak", "chinchilla_broken")],
+)
+def test_centre_density_is_the_plain_density_plus_the_jacobian(preset, law):
+    """Same prior, same likelihood: the two parametrisations differ only by log|det J|.
+
+    For the broken law the centre coordinates give the terms at the data centre, breaks
+    included; the plain model's centred coefficients are those minus the break factors.
+    """
+    priors = resolve_priors(preset, law)
+    data = _data(groups=("only",))
+    centre_logp, plain_logp = _centre_and_plain_logp(data, priors, law)
     gen = np.random.default_rng(5)
+    largest_factor = 0.0
     for _ in range(30):
         coords = _random_centre_coords(gen)
         shared = {
@@ -302,8 +311,17 @@ def test_centre_density_is_the_plain_density_plus_the_jacobian(preset):
             "sigma": np.array([np.exp(gen.normal(-4.0, 1.0))]),
         }
         values, _ = centre_to_law(*coords.values())
+        if law == "chinchilla_broken":
+            shared |= {f"{p}_ratio": np.array(gen.lognormal(0.0, 0.4)) for p in ("alpha", "beta")}
+            shared |= {f"log_{x}_break_c": np.array(gen.normal(0.0, 3.0)) for x in "ND"}
+            breaks = {f"log_{x}_break": shared[f"log_{x}_break_c"] + data.centres[f"log_{x}"]
+                      for x in "ND"}  # fmt: skip
+            factors = LAWS[law].centre_log_factors(shared | breaks, data.centres)
+            largest_factor = max(largest_factor, *(abs(f) for f in factors.values()))
+            values = values | {f"{c}_c": values[f"{c}_c"] - factors[c] for c in factors}
         expected = plain_logp({**values, **shared}) + np.log(values["E"])
         assert centre_logp({**coords, **shared}) == pytest.approx(expected, rel=1e-9, abs=1e-8)
+    assert largest_factor > 0.5 or law == "chinchilla"  # the breaks mattered at some points
 
 
 def test_centred_offsets_keep_the_hierarchical_density():

@@ -42,6 +42,11 @@ class LawSpec:
         nats/token); params may be scalars, tensors or arrays broadcasting against the data.
     doc : str
         One-line formula for tables.
+    centre_log_factors : callable or None
+        ``centre_log_factors(params, centres, *, xp=np)`` -> logs of the factors that multiply
+        :math:`A N^{-\alpha}` and :math:`B D^{-\beta}` at the data centre (``"log_A"``,
+        ``"log_B"``), for a law whose terms are more than those power laws (the broken law);
+        ``None``: the terms are the power laws.
     """
 
     name: str
@@ -51,6 +56,7 @@ class LawSpec:
     needs_unique_tokens: bool
     log_loss: Callable
     doc: str
+    centre_log_factors: Callable | None = None
 
 
 def _from_module(name: str, module, *, needs_unique_tokens: bool = False) -> LawSpec:
@@ -63,6 +69,7 @@ def _from_module(name: str, module, *, needs_unique_tokens: bool = False) -> Law
         needs_unique_tokens=needs_unique_tokens,
         log_loss=module.log_loss,
         doc=module.FORMULA,
+        centre_log_factors=getattr(module, "centre_log_factors", None),
     )
 
 

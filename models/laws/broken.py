@@ -69,6 +69,56 @@ def _softplus(x: Any, xp: Any) -> Any:
     return np.logaddexp(0.0, x) if xp is np else xp.softplus(x)
 
 
+def _bend(log_x: Any, slope: Any, ratio: Any, log_break: Any, xp: Any) -> Any:
+    r"""Minus the log of a break factor: :math:`s(\rho - 1)\operatorname{sp}(\log x - \log x_b)`."""
+    return slope * (ratio - 1.0) * _softplus(log_x - log_break, xp)
+
+
+def centre_log_factors(params: Params, centres: Any, *, xp: Any = np) -> dict[str, Any]:
+    r"""Return the logs of the break factors at the data centre, by coefficient.
+
+    The model's centre parametrisation samples the loss at the data centre and the log of
+    each term there (``models.build.centre_to_law``); for this law the parameter term at
+    the centre is :math:`A \bar N^{-\alpha} (1 + \bar N/N_b)^{-\alpha(\rho_\alpha - 1)}`,
+    so the centred coefficient :math:`\log A - \alpha \log\bar N` is that term's log
+    minus the factor's. The factor depends on parameters sampled before the coefficient
+    (exponent, ratio, break), so the shift has unit Jacobian.
+
+    Parameters
+    ----------
+    params : mapping
+        ``alpha``, ``alpha_ratio``, ``log_N_break``, ``beta``, ``beta_ratio``,
+        ``log_D_break``.
+    centres : mapping
+        ``log_N`` and ``log_D`` of the data centre (natural logs of parameters, tokens).
+    xp : module, default numpy
+        ``numpy`` or ``pytensor.tensor``.
+
+    Returns
+    -------
+    dict
+        ``log_A`` and ``log_B``: logs of the factors (<= 0 for ratios above 1).
+
+    Examples
+    --------
+    A break at the centre that doubles alpha = 0.3: the factor is 2^-0.3.
+
+    >>> p = {"alpha": 0.3, "alpha_ratio": 2.0, "log_N_break": 20.0, "beta": 0.3,
+    ...      "beta_ratio": 1.0, "log_D_break": 22.0}
+    >>> f = centre_log_factors(p, {"log_N": 20.0, "log_D": 24.0})
+    >>> round(float(f["log_A"]), 6), round(float(f["log_B"]), 6)
+    (-0.207944, -0.0)
+    """
+    return {
+        "log_A": -_bend(
+            centres["log_N"], params["alpha"], params["alpha_ratio"], params["log_N_break"], xp
+        ),
+        "log_B": -_bend(
+            centres["log_D"], params["beta"], params["beta_ratio"], params["log_D_break"], xp
+        ),
+    }
+
+
 def loss(
     N: Any,
     D: Any,
@@ -167,16 +217,14 @@ def log_loss(log_N: Any, log_D: Any, params: Params, *, xp: Any = np, log_U: Any
     -0.678
     """
     del log_U
-    bend_N = params["alpha"] * (params["alpha_ratio"] - 1.0)
-    bend_D = params["beta"] * (params["beta_ratio"] - 1.0)
     term_N = (
         params["log_A"]
         - params["alpha"] * log_N
-        - bend_N * _softplus(log_N - params["log_N_break"], xp)
+        - _bend(log_N, params["alpha"], params["alpha_ratio"], params["log_N_break"], xp)
     )
     term_D = (
         params["log_B"]
         - params["beta"] * log_D
-        - bend_D * _softplus(log_D - params["log_D_break"], xp)
+        - _bend(log_D, params["beta"], params["beta_ratio"], params["log_D_break"], xp)
     )
     return logaddexp(xp.log(params["E"]), logaddexp(term_N, term_D, xp=xp), xp=xp)
