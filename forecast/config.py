@@ -143,7 +143,9 @@ class SamplerConfig:
         hierarchical fits, where it diverges and the diagonal matrix does not (Gadre
         3-corpus fit at 0.99, plain parametrisation: 7 divergences against 0; README design
         at 0.9 with the floors' offsets centred: 4 and 1 divergences in two seeds against 0
-        and 0).
+        and 0). Off for the broken law: on its 136 Chinchilla runs below 1e20 FLOP it took
+        101 and 167 steps per draw (default and normal+disc model, seed 1) against 146 and
+        338, but bulk ESS 249 and 177 against 200 and 884, R-hat 1.03 in the second.
     progress : bool
         Show a progress bar while sampling.
     """
