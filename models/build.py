@@ -94,6 +94,7 @@ import pytensor.tensor as pt
 
 from models.errors import ConfigError
 from models.laws import LawSpec, get_law
+from models.laws.chinchilla import softplus
 from models.noise import (  # discrepancy_sd, log_density: moved there, re-exported here
     discrepancy_sd,
     log_density,
@@ -281,13 +282,12 @@ def centre_to_law(centre_log_loss, floor_logit, split_logit, *, xp=np) -> tuple[
     >>> round(float(p["E"]), 12), round(float(np.exp(p["log_A_c"])), 12)
     (1.5, 0.75)
     """
-    softplus = (lambda x: np.logaddexp(0.0, x)) if xp is np else xp.softplus
-    log_E = centre_log_loss - softplus(-floor_logit)
-    log_R = centre_log_loss - softplus(floor_logit)
+    log_E = centre_log_loss - softplus(-floor_logit, xp=xp)
+    log_R = centre_log_loss - softplus(floor_logit, xp=xp)
     params = {
         "E": xp.exp(log_E),
-        "log_A_c": log_R - softplus(-split_logit),
-        "log_B_c": log_R - softplus(split_logit),
+        "log_A_c": log_R - softplus(-split_logit, xp=xp),
+        "log_B_c": log_R - softplus(split_logit, xp=xp),
     }
     return params, log_E
 
@@ -353,7 +353,7 @@ def _population(
     centres: Mapping[str, float],
     centre: bool = False,
 ):
-    """Population-level parameters, (values, centred intercepts); ``centre``: see above."""
+    """Population-level (values, centred intercepts); ``centre``: :func:`_centre_population`."""
     values: dict[str, pt.TensorVariable] = {}
     centred: dict[str, pt.TensorVariable] = {}
     replaced = CENTRE_PARAMS if centre else ()

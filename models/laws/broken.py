@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from models.laws._doc import Params, shared_doc
-from models.laws.chinchilla import logaddexp
+from models.laws.chinchilla import logaddexp, softplus
 
 #: Free parameters in the sampled space.
 PARAMS = (
@@ -64,14 +64,9 @@ FORMULA = (
 )
 
 
-def _softplus(x: Any, xp: Any) -> Any:
-    r""":math:`\log(1 + e^x)`, stable for numpy and pytensor."""
-    return np.logaddexp(0.0, x) if xp is np else xp.softplus(x)
-
-
 def _bend(log_x: Any, slope: Any, ratio: Any, log_break: Any, xp: Any) -> Any:
     r"""Minus the log of a break factor: :math:`s(\rho - 1)\operatorname{sp}(\log x - \log x_b)`."""
-    return slope * (ratio - 1.0) * _softplus(log_x - log_break, xp)
+    return slope * (ratio - 1.0) * softplus(log_x - log_break, xp=xp)
 
 
 def centre_log_factors(params: Params, centres: Any, *, xp: Any = np) -> dict[str, Any]:

@@ -31,6 +31,17 @@ CENTRING = {"log_A": ("alpha", "log_N"), "log_B": ("beta", "log_D")}
 FORMULA = "L = E + A/N^alpha + B/D^beta"
 
 
+def softplus(x: Any, *, xp: Any = np) -> Any:
+    r"""Compute :math:`\log(1 + e^x)` without overflow, for numpy and pytensor.
+
+    Examples
+    --------
+    >>> round(float(softplus(0.0)), 6), float(softplus(1000.0))
+    (0.693147, 1000.0)
+    """
+    return np.logaddexp(0.0, x) if xp is np else xp.softplus(x)
+
+
 def logaddexp(a: Any, b: Any, *, xp: Any = np) -> Any:
     r"""Compute :math:`\log(e^a + e^b)` without overflow, for numpy and pytensor.
 
