@@ -23,16 +23,23 @@ Why the choices:
 * **One BLAS thread.** L-BFGS-B on 5 parameters makes thousands of tiny BLAS calls; with
   OpenBLAS's thread pool they ran 25x slower on a loaded 2-core machine, so the optimiser
   loops run under ``threadpool_limits(1)`` (threadpoolctl, a dependency of PyMC).
-* **The objective and its gradient are vectorised numpy**, with the analytic gradient
+* **The objective and its gradient are one numba loop** over the runs
+  (:func:`huber_objective`), with the analytic gradient
   :math:`\partial_\theta \sum_i w_i h_\delta(r_i) = \sum_i w_i\, \psi_\delta(r_i)\,
   \partial_\theta \log \hat L_i` where :math:`\psi_\delta(r) = \operatorname{clip}(r, -\delta,
-  \delta)` and the partials of the log-sum-exp are its softmax weights.
+  \delta)` and the partials of the log-sum-exp are its softmax weights. A grid start or a
+  refit evaluates it 10-1300 times on 18-160 runs; as vectorised numpy (about 25 array
+  operations, 17 us a call) it was half the baseline's time, as a loop it takes about 1.6 us
+  and the baseline of ``bench/backtest.py`` runs 2.2x faster (OLMo to 760M: 81.5 s -> 37.8
+  s; Gadre c4 36.6 -> 16.3 s; Chinchilla below 1e20 FLOP 24.9 -> 11.9 s), with the same
+  point fits to 3e-8 and bootstrap quantiles within 1.3% of the 90% band's width.
 
 This is the one module that uses ``scipy.optimize``.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -81,16 +88,47 @@ _POLISH_OPTIONS = {"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-12}
 _BOOT_OPTIONS = {"maxiter": 1000, "ftol": 1e-12, "gtol": 1e-9}
 
 
-def _log_prediction(theta: np.ndarray, log_N: np.ndarray, log_D: np.ndarray):
-    """Return log L-hat and the softmax weights of its three terms (for the gradient)."""
+def _log_prediction(theta: np.ndarray, log_N: np.ndarray, log_D: np.ndarray) -> np.ndarray:
+    """Return log L-hat at every run (numpy; the optimiser uses :func:`_huber_kernel`)."""
     a, b, e, alpha, beta = theta
-    t_N = a - alpha * log_N
-    t_D = b - beta * log_D
-    # by hand, not scipy.special.logsumexp: the gradient needs the three softmax weights too
-    top = np.maximum(np.maximum(t_N, t_D), e)
-    x_N, x_D, x_E = np.exp(t_N - top), np.exp(t_D - top), np.exp(e - top)
-    total = x_N + x_D + x_E
-    return top + np.log(total), x_N / total, x_D / total, x_E / total
+    return special.logsumexp(
+        np.stack(np.broadcast_arrays(a - alpha * log_N, b - beta * log_D, e)), axis=0
+    )
+
+
+@functools.cache
+def _huber_kernel():
+    """Return the Huber objective and its gradient as one numba loop, compiled once.
+
+    ``kernel(theta, log_N, log_D, log_loss, delta, weights, grad)`` returns the objective
+    and writes the gradient into ``grad``; why a loop: the module's notes.
+    """
+    import numba
+
+    @numba.njit(cache=False, nogil=True)
+    def kernel(theta, log_N, log_D, log_loss, delta, weights, grad):
+        a, b, e, alpha, beta = theta[0], theta[1], theta[2], theta[3], theta[4]
+        value = 0.0
+        grad[:] = 0.0
+        for i in range(log_loss.shape[0]):
+            t_N = a - alpha * log_N[i]
+            t_D = b - beta * log_D[i]
+            top = max(t_N, t_D, e)  # log-sum-exp by hand: the gradient needs its softmax
+            x_N, x_D, x_E = np.exp(t_N - top), np.exp(t_D - top), np.exp(e - top)
+            total = x_N + x_D + x_E
+            r = top + np.log(total) - log_loss[i]
+            clipped = min(max(r, -delta), delta)
+            # h(r) = clipped * (r - clipped / 2): r^2/2 inside [-delta, delta], linear outside
+            value += weights[i] * clipped * (r - 0.5 * clipped)
+            q = weights[i] * clipped / total
+            grad[0] += q * x_N
+            grad[1] += q * x_D
+            grad[2] += q * x_E
+            grad[3] -= q * x_N * log_N[i]
+            grad[4] -= q * x_D * log_D[i]
+        return value
+
+    return kernel
 
 
 def huber_objective(
@@ -149,14 +187,10 @@ def huber_objective(
     (True, (5,))
     """
     w = np.ones_like(log_loss) if weights is None else weights
-    pred, w_N, w_D, w_E = _log_prediction(theta, log_N, log_D)
-    r = pred - log_loss
-    abs_r = np.abs(r)
-    h = np.where(abs_r <= delta, 0.5 * r * r, delta * (abs_r - 0.5 * delta))
-    psi = w * np.clip(r, -delta, delta)
-    g_N, g_D = psi @ w_N, psi @ w_D
-    grad = np.array([g_N, g_D, psi @ w_E, -(psi * w_N) @ log_N, -(psi * w_D) @ log_D])
-    return float(w @ h), grad
+    grad = np.empty(len(PARAMS))
+    f64 = lambda x: np.ascontiguousarray(x, dtype=float)  # noqa: E731
+    value = _huber_kernel()(f64(theta), f64(log_N), f64(log_D), f64(log_loss), delta, f64(w), grad)
+    return float(value), grad
 
 
 def _arrays(runs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -176,8 +210,12 @@ def _arrays(runs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _minimise(start, log_N, log_D, log_loss, delta, weights, options):
     # The objective is divided by delta so that L-BFGS-B's stopping rule, relative to
     # max(|f|, 1), sees values of order sum|r| rather than delta * sum|r|.
+    kernel = _huber_kernel()
+    weights = np.ones_like(log_loss) if weights is None else weights
+
     def fun(theta):
-        value, grad = huber_objective(theta, log_N, log_D, log_loss, delta=delta, weights=weights)
+        grad = np.empty(len(PARAMS))
+        value = kernel(theta, log_N, log_D, log_loss, delta, weights, grad)
         return value / delta, grad / delta
 
     res = minimize(fun, start, jac=True, method="L-BFGS-B", options=options)
@@ -262,7 +300,7 @@ def fit_point(
         )
         if value <= best_value:
             best_theta, best_value = polished, value
-    residuals = _log_prediction(best_theta, log_N, log_D)[0] - log_loss
+    residuals = _log_prediction(best_theta, log_N, log_D) - log_loss
     dof = max(1, len(log_loss) - len(PARAMS))
     attrs = {
         "objective": best_value,
