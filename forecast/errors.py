@@ -8,6 +8,7 @@ without parsing the message.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from models.errors import ConfigError
@@ -79,6 +80,11 @@ class DataError(ValueError):
         self.column = column
         self.rows = tuple(rows)
         super().__init__(message)
+
+    def __reduce__(self):
+        # keyword-only fields: pickle (a child process's error) keeps them
+        fields = {"path": self.path, "column": self.column, "rows": self.rows}
+        return functools.partial(type(self), **fields), self.args
 
 
 class IncompatibleFileError(ValueError):

@@ -285,3 +285,27 @@ def test_repeated_data_backtest_predicts_multi_epoch_runs(monkeypatch):
     np.testing.assert_allclose(v.sel(source="total"), parts)
     assert {"R_D_star", "R_N_star"} <= set(v["source"].values)
     assert (v.sel(source=["E", "R_D_star"]) >= 0).all()
+
+
+def test_the_baseline_beside_the_fits_is_the_baseline_and_raises_its_errors(monkeypatch):
+    # backtest() computes the point-fit baseline in a child process while it fits: the same
+    # draws as computed here (the grid as patched here reaches the child), and the child's
+    # typed error, with its fields, reaches the caller.
+    import forecast.studies.backtest as bt
+    import forecast.studies.baseline as baseline
+    from forecast import DataError
+
+    monkeypatch.setattr(baseline, "GRID", baseline.GRID[::90])  # 50 of the 4500 starts
+    runs = pd.read_csv(Path(__file__).parent / "data" / "chinchilla.csv")
+    train, test = runs.iloc[:40].reset_index(drop=True), runs.iloc[200:205].reset_index(drop=True)
+    with bt._BaselineBeside(train, test, None, 30, 5) as beside:
+        point, boot, noisy = beside.result()
+    here = bt._baseline(train, test, None, 30, 5, baseline.GRID)
+    np.testing.assert_array_equal(point, here[0])
+    np.testing.assert_array_equal(boot.values, here[1].values)
+    np.testing.assert_array_equal(noisy.values, here[2].values)
+    assert boot.shape == (5, 30)
+    with bt._BaselineBeside(train.iloc[:3], test, None, 30, 5) as beside:
+        with pytest.raises(DataError, match="at least 5 runs, got 3") as caught:
+            beside.result()
+    assert caught.value.path is None and caught.value.rows == ()

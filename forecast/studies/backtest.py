@@ -30,8 +30,15 @@ A point forecast is a one-draw distribution, whose CRPS is the absolute error.
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -44,6 +51,7 @@ from forecast.data.runs import load_runs
 from forecast.errors import ConfigError, DataError
 from forecast.fit import Fit, fit, package_versions
 from forecast.intervals import eti
+from forecast.studies import baseline as point_fit
 from forecast.studies.baseline import bootstrap_point, fit_point, predict_point
 from forecast.studies.stacking import compare_fits, fit_averaged, predict_runs
 from forecast.units import FLOP_PER_PARAM_TOKEN, LOSS_ATTRS
@@ -277,8 +285,12 @@ def _predict_ours(result: Fit | Stack, test: pd.DataFrame, seed: int):
     return new, mean
 
 
-def _baseline(train, test, groups, n_bootstrap: int, seed: int):
-    """Point prediction, bootstrap draws and bootstrap+noise draws (run, draw) per group."""
+def _baseline(train, test, groups, n_bootstrap: int, seed: int, grid: np.ndarray):
+    """Point prediction, bootstrap draws and bootstrap+noise draws (run, draw) per group.
+
+    ``grid``: the point fit's starts (:data:`forecast.studies.baseline.GRID` as the caller
+    sees it, passed on to a child process).
+    """
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(4)[3])
     point = np.empty(len(test))
     boot = np.empty((len(test), n_bootstrap))
@@ -288,7 +300,7 @@ def _baseline(train, test, groups, n_bootstrap: int, seed: int):
     for key in pd.unique(test_keys):
         idx = np.flatnonzero(test_keys == key)
         sub = train[train_keys.to_numpy() == key] if key in set(train_keys) else train
-        full = fit_point(sub)
+        full = fit_point(sub, grid=grid)
         reps = bootstrap_point(sub, n_bootstrap=n_bootstrap, seed=seed, start=full)
         N, D = test["N"].to_numpy(float)[idx], test["D"].to_numpy(float)[idx]
         point[idx] = predict_point(full, N, D).values
@@ -297,6 +309,78 @@ def _baseline(train, test, groups, n_bootstrap: int, seed: int):
     noisy = boot * np.exp(sds[:, None] * rng.standard_normal(boot.shape))
     as_da = lambda a: xr.DataArray(a, dims=("run", "draw"))  # noqa: E731
     return point, as_da(boot), as_da(noisy)
+
+
+class _BaselineBeside:
+    """:func:`_baseline` computed in a child Python process while the caller fits.
+
+    The baseline is one core's work (about 4500 + 4000 L-BFGS-B runs per group: 12-50 s
+    per backtest of ``bench/backtest.py``) and the fits leave a core partly idle (compiling
+    uses one; sampling 4 chains on 2 cores keeps 1.4-1.8 busy). A thread would not do:
+    the baseline's Python loop holds the GIL and stalled a fit's compilation (a 8 s fit
+    took 45 s beside it). A plain ``python -c`` child, unlike ``multiprocessing``, never
+    re-runs the caller's script. The result is the same wherever it runs: its own seeded
+    generator, no shared state. Leaving the ``with`` block stops the child.
+    """
+
+    def __init__(self, train, test, groups, n_bootstrap: int, seed: int) -> None:
+        self._proc = None
+        if not n_bootstrap:
+            return
+        self._folder = Path(tempfile.mkdtemp(prefix="backtest-baseline-"))
+        with (self._folder / "in.pkl").open("wb") as fh:
+            pickle.dump((train, test, groups, n_bootstrap, seed, point_fit.GRID), fh)
+        # the child finds the modules the caller imported, wherever they came from
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        code = "from forecast.studies.backtest import _baseline_child; _baseline_child()"
+        with (self._folder / "stderr.txt").open("wb") as err:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", code, str(self._folder)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=env,
+            )
+
+    def __enter__(self) -> _BaselineBeside:
+        return self
+
+    def result(self):
+        """Wait for the child; its ``(point, boot, noisy)``, or None without a bootstrap."""
+        if self._proc is None:
+            return None
+        code = self._proc.wait()
+        out = self._folder / "out.pkl"
+        if not out.exists():
+            tail = (self._folder / "stderr.txt").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"the point-fit baseline's process exited with {code}:\n{tail}")
+        with out.open("rb") as fh:
+            status, value = pickle.load(fh)  # written by _baseline_child from our own data
+        if status == "error":
+            raise value
+        return value
+
+    def __exit__(self, *exc) -> None:
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+                self._proc.wait()
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _baseline_child() -> None:
+    """Entry point of :class:`_BaselineBeside`'s child: arguments in, result or error out."""
+    folder = Path(sys.argv[1])
+    with (folder / "in.pkl").open("rb") as fh:
+        args = pickle.load(fh)
+    try:
+        outcome = ("ok", _baseline(*args))
+    except Exception as exc:  # re-raised in the caller by _BaselineBeside.result
+        outcome = ("error", exc)
+    partial = folder / "out.pkl.partial"
+    with partial.open("wb") as fh:
+        pickle.dump(outcome, fh)
+    partial.replace(folder / "out.pkl")
 
 
 def _published(test: pd.DataFrame, fit_ids: Sequence[str]) -> dict[str, np.ndarray]:
@@ -445,13 +529,16 @@ def backtest(
     if stack not in (None, "lfo", "loo"):
         raise ConfigError(f"stack must be None, 'lfo' or 'loo'; got {stack!r}")
     averaged = None
-    if stack and len(configs) > 1:
-        # the averaged posterior an analyst gets from fit_averaged, on the training runs only
-        column = _SPLIT.match(split).group(1) if isinstance(split, str) else "C"
-        averaged = fit_averaged(train, configs, weights=stack, column=column, seed=seeds[1])
-        fits = dict(averaged.components)
-    else:
-        fits = {name: fit(train, config=c) for name, c in configs.items()}
+    # the point-fit baseline runs in a child process meanwhile (see _BaselineBeside)
+    with _BaselineBeside(train, test, first.groups, n_bootstrap, seeds[2]) as baseline:
+        if stack and len(configs) > 1:
+            # the averaged posterior an analyst gets from fit_averaged, on the training runs
+            column = _SPLIT.match(split).group(1) if isinstance(split, str) else "C"
+            averaged = fit_averaged(train, configs, weights=stack, column=column, seed=seeds[1])
+            fits = dict(averaged.components)
+        else:
+            fits = {name: fit(train, config=c) for name, c in configs.items()}
+        baseline_draws = baseline.result()
     preds = {name: _predict_ours(f, test, seeds[0]) for name, f in fits.items()}
     scores = {
         name: score_draws(new, y, point=mean.median(_SAMPLE_DIMS), levels=levels)
@@ -482,7 +569,7 @@ def backtest(
         new, mean = _predict_ours(averaged, test, seeds[0])
         scores["stacked"] = score_draws(new, y, point=mean.median(_SAMPLE_DIMS), levels=levels)
     if n_bootstrap:
-        point, boot, noisy = _baseline(train, test, first.groups, n_bootstrap, seeds[2])
+        point, boot, noisy = baseline_draws
         scores["bootstrap"] = score_draws(boot, y, point=point, levels=levels)
         scores["bootstrap+noise"] = score_draws(noisy, y, point=point, levels=levels)
     for fit_id, values in _published(test, published).items():
