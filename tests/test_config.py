@@ -111,9 +111,12 @@ def test_sampler_config_validates():
         ("chinchilla", ("E",), "normal", "nutpie", 240, 0.9, False),  # floors: centred
         ("chinchilla", ("E", "log_A"), "student_t", "nutpie", 240, 0.9, False),  # eta_log_A
         ("chinchilla", ("E", "log_A"), "normal", "nutpie", 240, 0.99, False),  # plain
-        ("chinchilla", ("alpha",), "student_t", "nutpie", 240, 0.99, False),  # exponent
+        ("chinchilla", ("alpha",), "student_t", "nutpie", 240, 0.9, False),  # starts low
+        ("chinchilla", ("alpha",), "normal", "nutpie", 240, 0.99, False),  # exponent funnel
         ("chinchilla_broken", (), "student_t", "nutpie", 240, 0.9, False),  # centre, diagonal
-        ("chinchilla_broken", ("E", "alpha_ratio"), "student_t", "nutpie", 95, 0.99, False),
+        ("chinchilla_broken", ("E", "alpha_ratio"), "student_t", "nutpie", 95, 0.9, False),
+        ("chinchilla_broken", ("E", "alpha_ratio"), "normal", "nutpie", 95, 0.99, False),
+        ("data_constrained", (), "student_t", "nutpie", 95, 0.99, False),
         ("kaplan_floor", (), "student_t", "nutpie", 240, 0.99, False),  # sampled plainly
         ("chinchilla", (), "normal", "pymc", 240, 0.9, False),
     ],
