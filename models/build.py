@@ -20,18 +20,18 @@ Why this parametrisation
   100 leapfrog steps per draw (Chinchilla runs, ``target_accept=0.99``). The sampler
   therefore moves in :math:`(\log L_c,\ q,\ u)` with :math:`q = \operatorname{logit}(E/L_c)`
   the irreducible fraction and :math:`u` the parameter term's share of the reducible loss
-  (:func:`centre_to_law`): the pinned quantity is a coordinate. The exponents keep their own
-  (transformed) priors: a first version also sampled the local slopes
-  :math:`\alpha e^{a_c}/L_c`, which made the Chinchilla fit cheaper (10.5 steps per draw
-  against 20) but put a wall where :math:`\alpha` meets its prior's upper bound, and in
-  simulation-based calibration under the weak prior every replicate diverged (240-685
-  divergent draws in runs whose loss is mostly floor, against 0-5 now). The map is a
+  (:func:`centre_to_law`): the pinned quantity is a coordinate. The Chinchilla law's
+  exponents keep their own priors (sampling the slopes :math:`\alpha e^{a_c}/L_c` put a
+  wall at the prior's upper bound: every weak-prior SBC replicate diverged). The map is a
   bijection onto :math:`E > 0` with :math:`\log|\det J| = \log E`; the density is the
   user's prior at the mapped point plus that term, so the prior is exactly the preset's
   (tested against the plain parametrisation). Where a law's terms are more than power laws
   (the broken law's break factors, ``LawSpec.centre_log_factors``), the coordinates give the
   terms at the centre and the centred coefficient is a term's log minus its factor's: a
-  shift by parameters sampled first, unit Jacobian. ``parametrisation="plain"`` samples the
+  shift by parameters sampled first, unit Jacobian; its exponents are sampled through the
+  logs of their local slopes at the centre (``LawSpec.centre_slope_factors``; Jacobian
+  :math:`\alpha\beta`; the wall at the prior's upper bound is far from any posterior
+  here). ``parametrisation="plain"`` samples the
   law's parameters directly; prior-predictive draws use it (``forecast.compiled`` chooses).
 * **Data as shared variables.** Covariates, group index, observed log losses and the centres
   are ``pm.Data``; one compiled model serves every data set of the same structure (see
@@ -40,42 +40,31 @@ Why this parametrisation
   value, a between-group scale :math:`\sigma_\theta` and standardised group offsets
   :math:`z_{\theta,g}` with a zero-sum constraint. Positive parameters (floors, exponents)
   vary multiplicatively, :math:`\theta_g = \theta\, e^{\sigma_\theta z_{\theta,g}}`, which keeps
-  them positive and makes :math:`\sigma_\theta` a relative spread; log-scale coefficients vary
-  additively at the centre. Centred pooling gave hundreds of divergences here.
+  them positive and makes :math:`\sigma_\theta` a relative spread; log-scale coefficients
+  vary additively at the centre (centred pooling gave hundreds of divergences).
 * **But the floors' offsets are centred in the centre parametrisation**
   (:data:`CENTRED_OFFSETS`): :math:`\log E_g = \log E + \delta_g`, with
-  :math:`\delta \sim \mathrm{ZeroSumNormal}(\sigma_E)` sampled (``offset_E``). The floors
-  of different corpora or eval sets differ by amounts their runs pin (Gadre 3-corpus fit:
-  posterior SD of a log offset 0.04-0.15 at :math:`\sigma_E \approx 0.3`), and then
-  :math:`(\log\sigma_E, z_{E,g})` lie on a curved ridge, :math:`\sigma_E z_{E,g}` fixed
-  (README design, E pooled, default model, 4 x 1000 draws, two seeds: 103-105 leapfrog
-  steps per draw with standardised offsets at target_accept 0.99, 30-31 with centred ones
-  at 0.9, 0 divergences either way). The coefficients' offsets are half-centred,
+  :math:`\delta \sim \mathrm{ZeroSumNormal}(\sigma_E)` sampled (``offset_E``): the runs
+  pin the floors' differences, so standardised offsets lie on a curved ridge (README
+  design: 103-105 leapfrog steps per draw at 0.99 against 30-31 centred at 0.9, 0
+  divergences either way). The coefficients' offsets are half-centred,
   :math:`\eta_g \sim \mathrm{ZeroSumNormal}(\sigma^{1/2})` sampled and the offset
   :math:`\sigma^{1/2}\eta_g` (``eta_log_A``, ``eta_log_B``; :data:`OFFSET_CENTRING`):
   their scales' posteriors span 0.01-1, a funnel at the small end when centred and an
   inverted one at the large end when standardised. Which models use this
   parametrisation is chosen in ``forecast.compiled`` by measurement.
-* **One group is the flat model.** With a zero-sum constraint a single group has no free
-  offset, so the same code gives the flat model, and the population value is the
-  average group rather than a quantity confounded with the offsets. A single group pools
-  nothing: its between-group scales :math:`\sigma_\theta` would be sampled from their
-  priors alone, informing no other quantity, while their graph cost 3-5 s of nutpie
-  compilation per fit (measured on the Chinchilla fit: 7.5-7.8 s against 10.7-11.9 s).
-* **Likelihood.** Normal or Student-t on :math:`\log L` with a per-group noise scale; a known
-  measurement SD of a point (``loss_sd``, published points) adds in quadrature as
-  :math:`\mathrm{sd}/L` on the log scale.
-* **Discrepancy that grows with extrapolation distance** (option ``discrepancy="compute"``).
-  A law form is an approximation; its error is small where the runs are and has no reason
-  to stay small far from them. Backtests showed it: fitted on Chinchilla runs below
-  :math:`10^{20}` FLOP, the posterior predictive covered 76% of the runs half a decade
-  beyond and 25% of those 1.5 decades beyond, with a PIT histogram U-shaped (too narrow),
-  not shifted. The option adds an independent discrepancy to each run whose SD grows
-  linearly with the distance of its compute from the data centre, in decades:
+* **One group is the flat model.** A zero-sum offset of one group is zero, so the same
+  code gives the flat model; it pools nothing (scales sampled from their priors alone cost
+  3-5 s of nutpie compilation: Chinchilla fit 7.5-7.8 s against 10.7-11.9 s).
+* **Likelihood.** Normal or Student-t on :math:`\log L`, a noise scale per group; a known
+  measurement SD (``loss_sd``) adds in quadrature as :math:`\mathrm{sd}/L`.
+* **Discrepancy that grows with extrapolation distance** (``discrepancy="compute"``). A
+  law form's error has no reason to stay small far from the runs (fitted below
+  :math:`10^{20}` FLOP, the plain model covered 76% of the Chinchilla runs half a decade
+  beyond, 25% 1.5 decades beyond; U-shaped PIT): each run gets an independent discrepancy,
   :math:`\mathrm{sd}_i = \sqrt{\sigma_g^2 + \tau^2 d_i^2}`,
-  :math:`d_i = |\log_{10} C_i - \overline{\log_{10} C}|` (see :func:`discrepancy_sd`).
-  :math:`\tau` is learned from how the residuals of the runs spread towards the edges of
-  the data; prediction at a new point uses the same formula, so bands widen with distance.
+  :math:`d_i = |\log_{10} C_i - \overline{\log_{10} C}|` (:func:`discrepancy_sd`), and
+  prediction uses the same formula, so bands widen with distance.
 
 This module is math only: it receives arrays and returns an unsampled ``pm.Model``.
 """
@@ -202,11 +191,12 @@ CENTRE_PARAMS = ("E", "log_A", "alpha", "log_B", "beta")
 #: for every data set. Passed to the sampler (:func:`initial_values`) rather than set as
 #: ``initval``, which PyMC's model transformations (``compute_log_prior``) refuse.
 CENTRE_COORDS = {"centre_log_loss": 1.0, "floor_logit": 0.0, "split_logit": 0.0}
+#: Starts of every centre coordinate: also the logs of the broken law's local slopes (0.3).
+CENTRE_STARTS = CENTRE_COORDS | {f"{e}_log_slope": float(np.log(0.3)) for e in ("alpha", "beta")}
 #: Prefix of the deterministics holding the prior log density of each replaced parameter.
 LOG_PRIOR_PREFIX = "log_prior__"
-#: Bound on a group offset on the log scale (:math:`|\sigma_\theta z_g|`): e^30 times the
-#: population value is far outside any posterior, and the bound keeps an overflowing offset
-#: from giving ``inf - inf = nan`` in the centred coefficients.
+#: Bound on a group offset on the log scale (:math:`|\sigma_\theta z_g|`): e^30 is far outside
+#: any posterior; it keeps an overflow from giving ``inf - inf = nan``.
 OFFSET_BOUND = 30.0
 #: Centring weight :math:`w` of pooled parameters' group offsets in the centre
 #: parametrisation: :math:`\eta_g \sim \mathrm{ZeroSumNormal}(\sigma_\theta^{w})` is
@@ -232,7 +222,7 @@ def initial_values(model: pm.Model) -> dict[str, float]:
     {'floor_logit': 0.0}
     """
     names = {v.name for v in model.free_RVs}
-    return {name: start for name, start in CENTRE_COORDS.items() if name in names}
+    return {name: start for name, start in CENTRE_STARTS.items() if name in names}
 
 
 def uses_centre_parametrisation(law: LawSpec) -> bool:
@@ -321,15 +311,27 @@ def _centre_population(law: LawSpec, priors, centres, values, centred) -> None:
     """Sample the floor and coefficients through :func:`centre_to_law`.
 
     The exponents are sampled as the preset says (with PyMC's transforms, so a bounded
-    prior has no wall); fills ``values`` and ``centred``.
+    prior has no wall), or, for a law with ``centre_slope_factors`` (the broken law),
+    through the log of their local slopes at the centre (Jacobian: the exponent). Fills
+    ``values`` and ``centred``.
     """
+    log_prior, slopes = {}, law.centre_slope_factors
+    slopes = slopes and slopes(values, centres, xp=pt)
     for name in ("alpha", "beta"):
-        values[name] = priors[name].to_pymc(name)
+        if not slopes:
+            values[name] = priors[name].to_pymc(name)
+            continue
+        slope = pt.exp(pm.Flat(f"{name}_log_slope"))
+        values[name] = pm.Deterministic(name, slope / slopes[name])
+        spec = priors[name]
+        log_prior[name] = pm.logp(getattr(pm, spec.dist).dist(**spec.params), values[name])
     coords = {name: pm.Flat(name) for name in CENTRE_COORDS}
     mapped, log_jacobian = centre_to_law(**coords, xp=pt)
+    if slopes:
+        log_jacobian = log_jacobian + pt.log(values["alpha"]) + pt.log(values["beta"])
     spec = priors["E"]
     values["E"] = pm.Deterministic("E", mapped["E"])
-    log_prior = {"E": pm.logp(getattr(pm, spec.dist).dist(**spec.params), values["E"])}
+    log_prior["E"] = pm.logp(getattr(pm, spec.dist).dist(**spec.params), values["E"])
     # A term at the centre is the coefficient's power law times the law's factor (if any).
     factors = law.centre_log_factors and law.centre_log_factors(values, centres, xp=pt)
     for name in ("log_A", "log_B"):

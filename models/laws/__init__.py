@@ -47,6 +47,10 @@ class LawSpec:
         :math:`A N^{-\alpha}` and :math:`B D^{-\beta}` at the data centre (``"log_A"``,
         ``"log_B"``), for a law whose terms are more than those power laws (the broken law);
         ``None``: the terms are the power laws.
+    centre_slope_factors : callable or None
+        ``centre_slope_factors(params, centres, *, xp=np)`` -> by exponent, the factor that
+        makes it the term's local slope at the data centre (the broken law); ``None``: the
+        exponents are the slopes.
     """
 
     name: str
@@ -57,6 +61,7 @@ class LawSpec:
     log_loss: Callable
     doc: str
     centre_log_factors: Callable | None = None
+    centre_slope_factors: Callable | None = None
 
 
 def _from_module(name: str, module, *, needs_unique_tokens: bool = False) -> LawSpec:
@@ -70,6 +75,7 @@ def _from_module(name: str, module, *, needs_unique_tokens: bool = False) -> Law
         log_loss=module.log_loss,
         doc=module.FORMULA,
         centre_log_factors=getattr(module, "centre_log_factors", None),
+        centre_slope_factors=getattr(module, "centre_slope_factors", None),
     )
 
 

@@ -114,6 +114,53 @@ def centre_log_factors(params: Params, centres: Any, *, xp: Any = np) -> dict[st
     }
 
 
+def centre_slope_factors(params: Params, centres: Any, *, xp: Any = np) -> dict[str, Any]:
+    r"""Return, by exponent, the factor that turns it into its local slope at the data centre.
+
+    The parameter term's local exponent :math:`-\partial \log(\text{term}) / \partial
+    \log N` at the centre is :math:`\alpha m_\alpha` with
+
+    .. math:: m_\alpha = 1 + (\rho_\alpha - 1)\,\operatorname{sigmoid}(\log\bar N - \log N_b)
+
+    (the derivative of the factor's softplus), and likewise :math:`\beta m_\beta`. The model
+    samples the log of each local slope and divides by :math:`m`: the runs pin the slope
+    they see, where :math:`\alpha` and :math:`\rho_\alpha` trade against each other when
+    the break moves through the data. :math:`m` depends on parameters sampled first (ratio,
+    break), so the Jacobian is :math:`\partial\alpha/\partial\log(\alpha m) = \alpha`.
+
+    Parameters
+    ----------
+    params : mapping
+        ``alpha_ratio``, ``log_N_break``, ``beta_ratio``, ``log_D_break``.
+    centres : mapping
+        ``log_N`` and ``log_D`` of the data centre (natural logs of parameters, tokens).
+    xp : module, default numpy
+        ``numpy`` or ``pytensor.tensor``.
+
+    Returns
+    -------
+    dict
+        ``alpha`` and ``beta``: :math:`m_\alpha`, :math:`m_\beta` (> 0, dimensionless).
+
+    Examples
+    --------
+    A break at the centre that doubles alpha: half of the change is seen there.
+
+    >>> p = {"alpha_ratio": 2.0, "log_N_break": 20.0, "beta_ratio": 1.0, "log_D_break": 22.0}
+    >>> m = centre_slope_factors(p, {"log_N": 20.0, "log_D": 24.0})
+    >>> float(m["alpha"]), float(m["beta"])
+    (1.5, 1.0)
+    """
+    sigmoid = (lambda x: 1.0 / (1.0 + np.exp(-x))) if xp is np else xp.sigmoid
+    return {
+        name: 1.0 + (params[ratio] - 1.0) * sigmoid(centres[covariate] - params[brk])
+        for name, ratio, brk, covariate in (
+            ("alpha", "alpha_ratio", "log_N_break", "log_N"),
+            ("beta", "beta_ratio", "log_D_break", "log_D"),
+        )
+    }
+
+
 def loss(
     N: Any,
     D: Any,
