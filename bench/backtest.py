@@ -41,7 +41,7 @@ about the CRPS relative to the loss). Compare models on CRPS(log): a Student-t p
 of log loss has no finite CRPS on the loss scale (E[exp X] is infinite), so its loss-scale
 figure is an unstable estimate set by the largest draw.
 
-Run: ``python bench/backtest.py`` (about 27 minutes on 2 cores; results are cached in
+Run: ``python bench/backtest.py`` (about 21 minutes on 2 cores; results are cached in
 ``--cache`` so that ``--only`` / re-runs print without refitting). Figures are written to
 ``bench/figures/``.
 """

@@ -36,12 +36,15 @@ FUNNEL_TARGET_ACCEPT = 0.99
 #: the plain parametrisation at 0.99 gave 0 (see ``forecast.compiled``).
 CENTRE_POOLABLE = {"student_t": tuple(OFFSET_CENTRING), "normal": CENTRED_OFFSETS}
 #: Laws sampled in the centre parametrisation (see ``forecast.compiled``). The broken law's
-#: terms at the centre include its break factors (``models.laws.broken.centre_log_factors``).
+#: terms at the centre include its break factors (``models.laws.broken.centre_log_factors``)
+#: and its exponents are sampled through their local slopes there (``centre_slope_factors``).
 #: Broken law, default model, 4 x 1000 draws: Chinchilla runs of C < 1e20 (136) 26-29 s,
 #: 138-147 leapfrog steps per draw at 0.9 (seeds 2-4; 0 divergences, R-hat <= 1.01)
 #: against 127.7 s and 907 steps plainly at 0.99 (seed 1, R-hat 1.03); Gadre 3 corpora,
 #: E pooled, 36.2 s (85 steps) against 89.7 s (562 steps); OLMo to 760M and Gadre c4 to
-#: 154M 10-19 s, 0 divergences at 0.9 with each likelihood measured.
+#: 154M 10-19 s, 0 divergences at 0.9 with each likelihood measured. Through the slopes
+#: (session 17): default model 65-68 steps per draw on the 136 runs; the Normal models 0
+#: divergences at 0.9 there (71-73 steps; before, 11-40 and a resampling at 0.99).
 CENTRE_LAWS = ("chinchilla", "chinchilla_broken")
 SAMPLERS = ("nutpie", "pymc")
 #: Fewest runs for which a flat Chinchilla fit gets the low-rank mass matrix by default.
