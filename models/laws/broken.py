@@ -130,12 +130,8 @@ def centre_slope_factors(params: Params, centres: Any, *, xp: Any = np) -> dict[
 
     Parameters
     ----------
-    params : mapping
-        ``alpha_ratio``, ``log_N_break``, ``beta_ratio``, ``log_D_break``.
-    centres : mapping
-        ``log_N`` and ``log_D`` of the data centre (natural logs of parameters, tokens).
-    xp : module, default numpy
-        ``numpy`` or ``pytensor.tensor``.
+    params, centres, xp
+        As :func:`centre_log_factors`; only the ratios and breaks are read.
 
     Returns
     -------
