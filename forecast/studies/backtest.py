@@ -51,6 +51,7 @@ from forecast.data.runs import load_runs
 from forecast.errors import ConfigError, DataError
 from forecast.fit import Fit, fit, package_versions
 from forecast.intervals import eti
+from forecast.io import write_atomic
 from forecast.studies import baseline as point_fit
 from forecast.studies.baseline import bootstrap_point, fit_point, predict_point
 from forecast.studies.stacking import compare_fits, fit_averaged, predict_runs
@@ -377,10 +378,7 @@ def _baseline_child() -> None:
         outcome = ("ok", _baseline(*args))
     except Exception as exc:  # re-raised in the caller by _BaselineBeside.result
         outcome = ("error", exc)
-    partial = folder / "out.pkl.partial"
-    with partial.open("wb") as fh:
-        pickle.dump(outcome, fh)
-    partial.replace(folder / "out.pkl")
+    write_atomic(folder / "out.pkl", lambda tmp: Path(tmp).write_bytes(pickle.dumps(outcome)))
 
 
 def _published(test: pd.DataFrame, fit_ids: Sequence[str]) -> dict[str, np.ndarray]:
