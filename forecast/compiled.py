@@ -12,6 +12,7 @@ data (``CompiledModel.with_data``), which saves the 6-12 s compilation of every 
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 
@@ -108,121 +109,157 @@ def _cached(data: ModelData, config: FitConfig) -> dict:
     return entry
 
 
-def _lean_extraction_fn(inner, shared_data, shared_names, record_dtype):
-    """Return a numba function ``(x, user_data_) -> inner(x, *shared arrays)``.
+#: nutpie's two C callbacks as source, the constants written in: the log density with its
+#: gradient (codes: 0 ok, -1 wrong dimension, 1 an exception or a gradient of the wrong
+#: length, 3 non-finite gradient, 4 non-finite log density) and the expansion to the stored
+#: draws (-1 wrong dimension, -2 an exception or a result of the wrong length). ``extract``
+#: reads the shared arrays and calls the compiled graph (:func:`_callback`).
+_LOGP_SOURCE = """
+def logp_callback(dim, x_, out_, logp_, user_data_):
+    if dim != {n_dim}:
+        return -1
+    try:
+        x = numba.carray(x_, ({n_dim},))
+        out = numba.carray(out_, ({n_dim},))
+        logp = numba.carray(logp_, (1,))
+        logp_val, grad = extract(x, user_data_)
+        if grad.shape[0] != {n_dim}:
+            return 1
+        logp[0] = logp_val
+        finite = True
+        for i in range({n_dim}):
+            out[i] = grad[i]
+            finite = finite and np.isfinite(grad[i])
+        if not finite:
+            return 3
+        if not np.isfinite(logp_val):
+            return 4
+    except Exception:
+        return 1
+    return 0
+"""
+_EXPAND_SOURCE = """
+def expand_callback(dim, expanded, x_, out_, user_data_):
+    if dim != {n_dim} or expanded != {n_expanded}:
+        return -1
+    try:
+        x = numba.carray(x_, ({n_dim},))
+        out = numba.carray(out_, ({n_expanded},))
+        (values,) = extract(x, user_data_)
+        if values.shape[0] != {n_expanded}:
+            return -2
+        for i in range({n_expanded}):
+            out[i] = values[i]
+    except Exception:
+        return -2
+    return 0
+"""
 
-    What ``nutpie.compile_pymc.make_extraction_fn`` builds, written out as one statement
-    per shared array (generated source) instead of a ``literal_unroll`` over an overload.
-    Each array is read from nutpie's user-data record (address and current shape), so the
-    callbacks see the data that ``with_data`` sets, of any size. Inlined into the callback
-    as nutpie's is; numba types it in about half the time (the two callbacks of the flat
-    Chinchilla fit: 5.7 s -> 2.5-2.9 s in a fresh process).
+
+class _Uncacheable(Exception):
+    """pytensor gave a compiled graph no disk-cache key, so its callbacks cannot be cached."""
+
+
+def _graph_cache_key(function) -> str | None:
+    """Return pytensor's disk-cache key of a compiled graph's numba function, or None."""
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
+
+    py_func = getattr(function, "py_func", None)
+    return None if py_func is None else CACHED_SRC_FUNCTIONS.get(py_func)
+
+
+def _callback(source, inner, user_data, shared_names, shared_data, cache, **constants):
+    """Compile ``source`` (a callback template) to a Python function for ``numba.cfunc``.
+
+    Each shared array is read from nutpie's user-data record (address and current shape),
+    so the callback sees the data that ``with_data`` sets, of any size; one generated
+    statement per array, where nutpie loops with ``literal_unroll`` over an overload,
+    which numba types slowly. With ``cache``, the function is registered for pytensor's
+    numba disk cache under a hash of its source, the compiled graph's own cache key
+    and the layout of the user data (everything its machine code depends on), so another
+    process loads it instead of compiling; raises :class:`_Uncacheable` if the graph has
+    no key.
     """
+    import hashlib
+
     import numba
     from nutpie.compile_pymc import address_as_void_pointer
+    from pytensor.link.numba.cache import compile_numba_function_src
 
     namespace = {
+        "__name__": __name__,  # numba rebuilds a cached function's environment from it
         "numba": numba,
+        "np": np,
         "inner": inner,
-        "record_dtype": record_dtype,
+        "record_dtype": user_data.dtype,
         "address": address_as_void_pointer,
     }
     lines = ["def extract(x, user_data_):"]
     if shared_names:
         lines.append('    shared = numba.carray(user_data_, (), record_dtype)["shared"]')
-    arrays = []
     for i, name in enumerate(shared_names):
         namespace[f"dtype_{i}"] = np.dtype(shared_data[name].dtype)
         sizes = [f'int(shared["shape"][{name!r}][{k}])' for k in range(shared_data[name].ndim)]
         shape = "(" + "".join(f"{size}, " for size in sizes) + ")"
         pointer = f'address(shared["data"][{name!r}][()])'
         lines.append(f"    a{i} = numba.carray({pointer}, {shape}, dtype_{i})")
-        arrays.append(f", a{i}")
-    lines.append(f"    return inner(x{''.join(arrays)})")
-    exec("\n".join(lines), namespace)  # noqa: S102 - source built here from array names
-    return numba.njit(inline="always")(namespace["extract"])
+    lines.append(f"    return inner(x{''.join(f', a{i}' for i in range(len(shared_names)))})")
+    reads = "\n".join(lines)
+    exec(reads, namespace)  # noqa: S102 - source built here from array names
+    # inlined: calls inside the callback's try block split its blocks, and numba's
+    # liveness analysis grows with their number (reads written out there: 28 s, not 2)
+    namespace["extract"] = numba.njit(inline="always")(namespace["extract"])
+    text = source.format(**constants)
+    key = None
+    if cache:
+        inner_key = _graph_cache_key(inner)
+        if inner_key is None:
+            raise _Uncacheable
+        layout = [text, reads, inner_key, repr(user_data.dtype.descr)]
+        layout += [str(namespace[f"dtype_{i}"]) for i in range(len(shared_names))]
+        key = "forecast_callback_" + hashlib.sha256("\n".join(layout).encode()).hexdigest()
+    name = source.split("(")[0].split()[-1]
+    return compile_numba_function_src(text, name, global_env=namespace, cache_key=key)
 
 
-def _lean_logp_wrapper(n_dim, logp_fn, user_data, shared_logp, shared_data):
+def _callback_signature(*arguments):
+    """Return the numba signature ``int64(arguments..., voidptr)`` of a nutpie callback."""
+    import numba
+
+    types = {"n": numba.types.uint64, "p": numba.types.CPointer(numba.types.double)}
+    return numba.types.int64(*(types[a] for a in arguments), numba.types.voidptr)
+
+
+def _lean_logp_wrapper(n_dim, logp_fn, user_data, shared_logp, shared_data, *, cache=False):
     """Build nutpie's C-callable log density and gradient, copying the gradient elementwise.
 
     nutpie 0.16's own wrapper (``nutpie.compile_pymc._make_c_logp_func``) writes
     ``out[...] = grad``: numba compiles that broadcast assignment's shape-mismatch error,
     with its string formatting, afresh in every process (about 2 s of each first fit).
-    The loop below writes the same values, returns the same codes (3: non-finite gradient,
-    4: non-finite log density, 1: an exception, -1: wrong dimension) and refuses a
+    :data:`_LOGP_SOURCE` writes the same values, returns the same codes and refuses a
     gradient of the wrong length instead of raising.
     """
-    import numba
-
-    extract = _lean_extraction_fn(logp_fn, shared_data, shared_logp, user_data.dtype)
-    signature = numba.types.int64(
-        numba.types.uint64,
-        numba.types.CPointer(numba.types.double),
-        numba.types.CPointer(numba.types.double),
-        numba.types.CPointer(numba.types.double),
-        numba.types.voidptr,
+    function = _callback(
+        _LOGP_SOURCE, logp_fn, user_data, shared_logp, shared_data, cache, n_dim=n_dim
     )
-
-    def logp_numba(dim, x_, out_, logp_, user_data_):  # pragma: no cover - numba-compiled
-        if dim != n_dim:
-            return -1
-        try:
-            x = numba.carray(x_, (n_dim,))
-            out = numba.carray(out_, (n_dim,))
-            logp = numba.carray(logp_, (1,))
-            logp_val, grad = extract(x, user_data_)
-            if grad.shape[0] != n_dim:
-                return 1
-            logp[0] = logp_val
-            finite = True
-            for i in range(n_dim):
-                out[i] = grad[i]
-                finite = finite and np.isfinite(grad[i])
-            if not finite:
-                return 3
-            if not np.isfinite(logp_val):
-                return 4
-        except Exception:  # noqa: BLE001 - a C callback reports failure by its code
-            return 1
-        return 0
-
-    return logp_numba, signature
+    return function, _callback_signature("n", "p", "p", "p")
 
 
-def _lean_expand_wrapper(n_dim, n_expanded, expand_fn, user_data, shared_vars, shared_data):
-    """Build nutpie's C-callable expansion to the stored draws, copied elementwise.
-
-    As :func:`_lean_logp_wrapper`, for ``nutpie.compile_pymc._make_c_expand_func``
-    (codes: -1 wrong dimension, -2 an exception or a result of the wrong length).
-    """
-    import numba
-
-    extract = _lean_extraction_fn(expand_fn, shared_data, shared_vars, user_data.dtype)
-    signature = numba.types.int64(
-        numba.types.uint64,
-        numba.types.uint64,
-        numba.types.CPointer(numba.types.double),
-        numba.types.CPointer(numba.types.double),
-        numba.types.voidptr,
+def _lean_expand_wrapper(
+    n_dim, n_expanded, expand_fn, user_data, shared_vars, shared_data, *, cache=False
+):
+    """As :func:`_lean_logp_wrapper`, for ``nutpie.compile_pymc._make_c_expand_func``."""
+    function = _callback(
+        _EXPAND_SOURCE,
+        expand_fn,
+        user_data,
+        shared_vars,
+        shared_data,
+        cache,
+        n_dim=n_dim,
+        n_expanded=n_expanded,
     )
-
-    def expand_numba(dim, expanded, x_, out_, user_data_):  # pragma: no cover - numba
-        if dim != n_dim or expanded != n_expanded:
-            return -1
-        try:
-            x = numba.carray(x_, (n_dim,))
-            out = numba.carray(out_, (n_expanded,))
-            (values,) = extract(x, user_data_)
-            if values.shape[0] != n_expanded:
-                return -2
-            for i in range(n_expanded):
-                out[i] = values[i]
-        except Exception:  # noqa: BLE001 - a C callback reports failure by its code
-            return -2
-        return 0
-
-    return expand_numba, signature
+    return function, _callback_signature("n", "n", "p", "p")
 
 
 #: nutpie's wrapper builders and the lean versions that replace them while we compile.
@@ -233,11 +270,12 @@ LEAN_WRAPPERS = {
 
 
 @contextlib.contextmanager
-def _lean_wrappers():
+def _lean_wrappers(cache: bool = False):
     """Use :data:`LEAN_WRAPPERS` inside nutpie for the duration; yield whether they are.
 
     Only when this nutpie has every function they replace and ``address_as_void_pointer``,
     which they call (nutpie 0.16); otherwise nutpie compiles with its own wrappers.
+    ``cache``: the callbacks are registered for the disk cache (:func:`_callback`).
     """
     import nutpie.compile_pymc as ncp
 
@@ -248,7 +286,7 @@ def _lean_wrappers():
     originals = {name: getattr(ncp, name) for name in LEAN_WRAPPERS}
     try:
         for name, wrapper in LEAN_WRAPPERS.items():
-            setattr(ncp, name, wrapper)
+            setattr(ncp, name, functools.partial(wrapper, cache=cache))
         yield True
     finally:
         for name, original in originals.items():
@@ -277,15 +315,30 @@ def compile_nutpie(model: pm.Model, lean: bool = True, initial_points: bool = Tr
     """nutpie-compile ``model`` (numba) under :func:`exact_numba`.
 
     ``lean``: with :func:`_lean_wrappers` (the same log density and draws; the flat
-    Chinchilla fit's compilation in a fresh process 9.1-10.3 s -> 5.8-6.5 s).
+    Chinchilla fit's compilation in a fresh process 9.1-10.3 s -> 5.8-6.5 s), whose two C
+    callbacks go to pytensor's numba disk cache when its graphs do (pytensor's
+    ``numba__cache``), so a later process loads them: {callbacks}
+    A graph pytensor cannot cache is compiled again without caching the callbacks.
     ``initial_points``: start from :func:`models.build.initial_values` (a scaling-law
     model); otherwise from nutpie's own initial points.
     """
     import nutpie
+    import pytensor
 
     start = {"initial_points": initial_values(model)} if initial_points else {}
-    with _CACHE_LOCK, exact_numba(), _lean_wrappers() if lean else contextlib.nullcontext():
-        return nutpie.compile_pymc_model(model, **start)
+    with _CACHE_LOCK, exact_numba():
+        if not lean:
+            return nutpie.compile_pymc_model(model, **start)
+        if pytensor.config.numba__cache:
+            with _lean_wrappers(cache=True) as applied:
+                try:
+                    return nutpie.compile_pymc_model(
+                        model, **start, **({"cache": True} if applied else {})
+                    )
+                except _Uncacheable:
+                    pass  # a graph without a cache key: compiled below, callbacks uncached
+        with _lean_wrappers():
+            return nutpie.compile_pymc_model(model, **start)
 
 
 def draws_log_prior(entry: dict, posterior: xr.Dataset, names: tuple[str, ...]) -> xr.Dataset:

@@ -233,6 +233,34 @@ def test_lean_nutpie_wrappers_give_nutpie_s_own_draws():
     np.testing.assert_allclose(draws[True]["twice_mu"], 2 * draws[True]["mu"])
 
 
+def test_a_graph_without_a_disk_cache_key_gets_uncached_callbacks(monkeypatch):
+    """If pytensor cannot cache a graph, its nutpie callbacks are compiled without the cache.
+
+    (Registered for the cache, callbacks whose graph has no key would be stored under a
+    key that does not identify their machine code.)
+    """
+    import nutpie
+    from numba.core.caching import NullCache
+
+    import forecast.compiled as compiled
+
+    with pm.Model() as model:
+        y = pm.Data("y", np.array([0.1, -0.3, 0.2]))
+        mu = pm.Normal("mu")
+        pm.Normal("obs", mu, 1.0, observed=y, shape=y.shape)
+    cached = compiled.compile_nutpie(model)
+    monkeypatch.setattr(compiled, "_graph_cache_key", lambda function: None)
+    uncached = compiled.compile_nutpie(model)
+    for fn in ("compiled_logp_func", "compiled_expand_func"):
+        assert not isinstance(getattr(cached, fn)._cache, NullCache), fn
+        assert isinstance(getattr(uncached, fn)._cache, NullCache), fn
+    draws = [
+        nutpie.sample(c, draws=30, tune=30, chains=1, seed=2, progress_bar=False)
+        for c in (cached, uncached)
+    ]
+    np.testing.assert_array_equal(draws[0].posterior["mu"], draws[1].posterior["mu"])
+
+
 def test_a_cached_model_gives_the_draws_of_a_fresh_compile(synthetic_runs):
     """Fits of one structure share one compiled model; its draws equal a fresh compile's."""
     from forecast.fit import clear_model_cache

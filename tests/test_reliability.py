@@ -615,6 +615,10 @@ with warnings.catch_warnings():
     sampler = SamplerConfig(draws=100, tune=150, chains=2, progress=False)
     result = fit(runs, sampler=sampler, seed=11)
 save(result, sys.argv[1])
+from forecast.compiled import _MODELS
+(entry,) = _MODELS.values()
+c = entry["compiled"]
+print("callbacks loaded:", c.compiled_logp_func._cache_hits + c.compiled_expand_func._cache_hits)
 """
 
 
@@ -629,8 +633,9 @@ def test_same_seed_gives_bit_identical_posteriors_in_two_processes(tmp_path):
     """Two processes with different hash seeds, the first on an empty pytensor disk cache.
 
     The first compiles every numba function afresh (a machine's first fit), the second
-    loads them from the cache the first wrote: with pytensor's fast-math flags the two log
-    densities differed in the last bits and so did the draws.
+    loads them from the cache the first wrote, nutpie's two C callbacks included: with
+    pytensor's fast-math flags the two log densities differed in the last bits and so did
+    the draws.
     """
     paths = [tmp_path / "a.nc", tmp_path / "b.nc"]
     flags = f"base_compiledir={tmp_path / 'pytensor'}"
@@ -643,6 +648,7 @@ def test_same_seed_gives_bit_identical_posteriors_in_two_processes(tmp_path):
             timeout=900,
         )
         assert child.returncode == 0, child.stderr[-3000:]
+        assert f"callbacks loaded: {2 * k}" in child.stdout, child.stdout[-2000:]
     a, b = (load(p) for p in paths)
     groups = ("posterior", "sample_stats", "log_likelihood", "log_prior")
     for group in groups:
