@@ -406,13 +406,15 @@ REQUIRED = {
 
 
 def _numeric_options():
-    """(command, option) for every int or float option (or list of them) of every verb."""
+    """(command, option) for every int or float option (or list, or None) of every verb."""
     for info in app.registered_commands:
         hints = typing.get_type_hints(info.callback)
         for name, param in inspect.signature(info.callback).parameters.items():
             if type(param.default).__name__ != "OptionInfo":
                 continue
-            if hints[name] in (int, float, list[int], list[float]):
+            hint = hints[name]  # an optional number (default: by model) is a number too
+            hint = next((a for a in typing.get_args(hint) if a is not type(None)), hint)
+            if hint in (int, float, list[int], list[float]):
                 decls = [d for d in param.default.param_decls if d.startswith("--")]
                 yield info.name, decls[0] if decls else f"--{name.replace('_', '-')}"
 
