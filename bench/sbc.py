@@ -43,7 +43,7 @@ DESIGNS = {
 CHUNK_SEED_STRIDE = 10_000
 
 
-def report(ds: xr.Dataset, bins: int = 10) -> None:
+def report(ds: xr.Dataset, chains: int, bins: int = 10) -> None:
     L = ds.attrs["max_rank"]
     n = ds.sizes["replicate"]
     print(
@@ -51,7 +51,8 @@ def report(ds: xr.Dataset, bins: int = 10) -> None:
     )
     print(
         f"divergent transitions in {int((ds['divergences'] > 0).sum())} replicates; "
-        f"max R-hat > 1.01 in {int((ds['r_hat_max'] > 1.01).sum())}"
+        f"max R-hat > 1.01 in {int((ds['r_hat_max'] > 1.01).sum())}; "
+        f"chains added (R-hat or ESS failed first) in {int((ds['chains'] > chains).sum())}"
     )
     edges = np.linspace(0, L + 1, bins + 1)
     for p in ds["parameter"].values:
@@ -79,8 +80,14 @@ def main() -> None:
     parser.add_argument("--replicates", type=int, default=40)
     parser.add_argument("--chunk", type=int, default=10)
     parser.add_argument("--priors", default="weak")
-    parser.add_argument("--draws", type=int, default=500)
-    parser.add_argument("--tune", type=int, default=None, help="default: --draws")
+    parser.add_argument(
+        "--draws",
+        type=int,
+        default=None,
+        help="per chain; default: the package's (1000, and as many chains again if R-hat or "
+        "bulk ESS fails)",
+    )
+    parser.add_argument("--tune", type=int, default=None, help="default: --draws or 1000")
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--target-accept", type=float, default=None, help="default: by model")
@@ -94,7 +101,7 @@ def main() -> None:
         priors=args.priors,
         sampler=SamplerConfig(
             draws=args.draws,
-            tune=args.tune or args.draws,
+            tune=args.tune or args.draws or 1000,
             chains=args.chains,
             progress=False,
             target_accept=args.target_accept,
@@ -105,7 +112,8 @@ def main() -> None:
     print(
         f"design: {len(design)} runs, N {sizes.min():.2g}-{sizes.max():.2g}, "
         f"tokens/param {min(ratios):g}-{max(ratios):g}; priors {args.priors}; "
-        f"{args.chains} chains x {args.draws} draws ({args.tune or args.draws} tuning); "
+        f"{args.chains} chains x {args.draws or 'the default'} draws "
+        f"({sampler.tune} tuning); "
         f"target_accept {sampler.target_accept or 'by model'}, "
         f"low-rank mass matrix {sampler.low_rank_mass_matrix}"
     )
@@ -131,7 +139,7 @@ def main() -> None:
         merged = xr.concat([p.drop_vars("coverage") for p in parts], dim="replicate")
         merged["coverage"] = merged["covered"].mean("replicate")
         merged.attrs["rejected"] = sum(p.attrs["rejected"] for p in parts)
-        report(merged)
+        report(merged, args.chains)
     if args.out is not None:
         merged.to_netcdf(args.out)
 

@@ -74,6 +74,24 @@ def group_names(idata: InferenceData) -> list[str]:
     return list(idata.groups())
 
 
+def concat_chains(first: InferenceData, second: InferenceData) -> InferenceData:
+    """Return ``first`` with the chains of ``second`` appended, numbered after its own.
+
+    Groups with a ``chain`` dimension are joined along it; the others, and the root
+    attributes, are ``first``'s.
+    """
+    groups = {}
+    for name in group_names(first):
+        ds = group(first, name)
+        if "chain" in ds.dims and has_group(second, name):
+            other = group(second, name)
+            n = ds.sizes["chain"]
+            other = other.assign_coords(chain=np.arange(n, n + other.sizes["chain"]))
+            ds = xr.concat([ds, other], dim="chain", data_vars="all", join="exact")
+        groups[name] = ds
+    return with_attrs(new(groups), attrs(first))
+
+
 def attrs(idata: InferenceData) -> dict:
     """Root attributes (package metadata)."""
     return dict(idata.attrs)

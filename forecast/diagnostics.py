@@ -140,6 +140,16 @@ def _failures(table: xr.Dataset, divergences: int, ebfmi: np.ndarray) -> list[st
     return failures
 
 
+def needs_more_draws(table: xr.Dataset) -> bool:
+    """Whether a table of :func:`diagnose` fails a check that more draws can pass.
+
+    R-hat above :data:`~forecast.units.RHAT_MAX` or bulk ESS below
+    :data:`~forecast.units.ESS_BULK_MIN` for a named parameter; divergences and E-BFMI do
+    not go away with more draws of the same sampler.
+    """
+    return bool((table["r_hat"] > RHAT_MAX).any() or (table["ess_bulk"] < ESS_BULK_MIN).any())
+
+
 def summary_attrs(table: xr.Dataset) -> dict[str, float | int]:
     """Return the attrs a sampled result carries from its diagnostics (:func:`diagnose`).
 

@@ -36,7 +36,7 @@ from forecast.compiled import (
 from forecast.compiled import clear_model_cache as clear_model_cache
 from forecast.config import DEFAULT_MODEL, FUNNEL_TARGET_ACCEPT, FitConfig, SamplerConfig
 from forecast.data.runs import load_runs, runs_dataset, runs_from_dataset, validate_runs
-from forecast.diagnostics import check_convergence, diagnose
+from forecast.diagnostics import check_convergence, diagnose, needs_more_draws
 from forecast.errors import DataError
 from forecast.units import LOSS_ATTRS
 from models.build import (
@@ -230,19 +230,23 @@ def _sample_data(entry: dict, data: ModelData, config: FitConfig, seed: int):
     """Sample the cached model of ``data``'s structure (compiled once per structure).
 
     Returns (InferenceData, sampler name, seconds compiling, the kept run's
-    ``SamplerConfig``, divergences of a discarded first run). Left to the model, a run that
-    diverges is sampled again, same seed, at :data:`forecast.config.FUNNEL_TARGET_ACCEPT`
-    and kept (weak-prior SBC, 30 runs: 6 of 10 replicates diverged at 0.9, none at 0.99).
+    ``SamplerConfig``, notes: ``first_run_divergences``, ``added_chains``). Left to the
+    model, a run that diverges is sampled again, same seed, at ``FUNNEL_TARGET_ACCEPT``
+    and kept (weak-prior SBC, 30 runs: 6 of 10 replicates diverged at 0.9, none at 0.99);
+    with draws left to the fit, one that fails R-hat or ESS gets as many chains again.
     """
     sampler = _resolved_sampler(config, data)
     raw, name, compiling = _sample_with(entry, data, sampler, seed)
-    first_divergences = 0
+    notes = {"first_run_divergences": 0, "added_chains": 0}
     if config.sampler.target_accept is None and sampler.target_accept < FUNNEL_TARGET_ACCEPT:
-        first_divergences = _divergences(raw)
-        if first_divergences:
+        notes["first_run_divergences"] = _divergences(raw)
+        if notes["first_run_divergences"]:
             sampler = dataclasses.replace(sampler, target_accept=FUNNEL_TARGET_ACCEPT)
             raw, name, _ = _sample_with(entry, data, sampler, seed)
-    return raw, name, compiling, sampler, first_divergences
+    if config.sampler.draws is None and needs_more_draws(diagnose(raw)):
+        more, _, _ = _sample_with(entry, data, sampler, _seeds(seed, 1)[0])
+        raw, notes["added_chains"] = _idata.concat_chains(raw, more), sampler.chains
+    return raw, name, compiling, sampler, notes
 
 
 def _sample_with(entry: dict, data: ModelData, sampler: SamplerConfig, seed: int):
@@ -408,8 +412,10 @@ def _assemble(raw, entry, data, runs, config, sampler_used, timings) -> object:
         "target_accept": timings["target_accept"],
         "low_rank_mass_matrix": int(timings["low_rank_mass_matrix"]),
         # divergences of a first run at the model's default target_accept, resampled at
-        # FUNNEL_TARGET_ACCEPT (0: not resampled; see _sample_data)
+        # FUNNEL_TARGET_ACCEPT (0: not resampled), and chains added for R-hat or bulk ESS
+        # (draws left to the fit); see _sample_data
         "first_run_divergences": int(timings["first_run_divergences"]),
+        "added_chains": int(timings["added_chains"]),
     }
     return _idata.with_attrs(_idata.new(groups), attrs)
 
@@ -508,16 +514,12 @@ def fit(
     # The runs exactly as a saved file will hold them, so data hashes agree after a reload.
     table = runs_from_dataset(runs_dataset(_prepare(runs, config)))
     data = model_data(table, config)
-    sample_seed = _seeds(config.seed, 2)[0]
-    start = time.perf_counter()
+    start, sample_seed = time.perf_counter(), _seeds(config.seed, 2)[0]
     entry = _cached(data, config)
-    raw, used, compiling, resolved, first_divergences = _sample_data(
-        entry, data, config, sample_seed
-    )
+    raw, used, compiling, resolved, notes = _sample_data(entry, data, config, sample_seed)
     timings = {"compile": compiling, "sampling": time.perf_counter() - start - compiling}
-    timings["target_accept"] = resolved.target_accept
+    timings |= notes | {"target_accept": resolved.target_accept}
     timings["low_rank_mass_matrix"] = resolved.low_rank_mass_matrix
-    timings["first_run_divergences"] = first_divergences
     with _CACHE_LOCK:
         pm.set_data(data.shared_values(), model=entry["model"])
         idata = _assemble(raw, entry, data, table, config, used, timings)

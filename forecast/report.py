@@ -442,7 +442,8 @@ def _fit_text(result: Fit, posterior: str) -> str:
         f"groups `{config.groups}` (partially pooled: "
         f"{', '.join(config.pooled_params) if len(result.groups) > 1 else '-'}), "
         f"likelihood `{config.likelihood}`, discrepancy `{config.discrepancy or '-'}`, "
-        f"{config.sampler.chains} chains × {config.sampler.draws} draws, seed {config.seed}, "
+        f"{result.posterior.sizes['chain']} chains × {result.posterior.sizes['draw']} draws, "
+        f"seed {config.seed}, "
         f"config hash `{config.config_hash}`. Posterior: [`{posterior}`]({posterior})."
     )
 

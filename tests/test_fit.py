@@ -320,6 +320,54 @@ def test_log_prior_of_a_reused_model_is_pymc_s_on_the_runs_fitted(synthetic_runs
         )
 
 
+def test_draws_left_to_the_fit_add_chains_when_r_hat_or_ess_fails(synthetic_runs, monkeypatch):
+    """Draws left to the fit: 1000 per chain, and as many chains again if R-hat or ESS fails.
+
+    The first chains are the run a user who set 1000 draws gets (same seed); the added
+    ones are other draws; every group of the result holds them all.
+    """
+    import importlib
+
+    fit_module = importlib.import_module("forecast.fit")  # the module, not forecast.fit()
+    sampler = SamplerConfig(tune=200, chains=2, target_accept=0.9, progress=False)
+    config = FitConfig(sampler=sampler, seed=3)
+    set_draws = fit_quietly(
+        synthetic_runs,
+        config=dataclasses.replace(config, sampler=dataclasses.replace(sampler, draws=1000)),
+    )
+    monkeypatch.setattr(fit_module, "needs_more_draws", lambda table: False)
+    passed = fit_quietly(synthetic_runs, config=config)
+    monkeypatch.setattr(fit_module, "needs_more_draws", lambda table: True)
+    failed = fit_quietly(synthetic_runs, config=config)
+    assert set_draws.idata.attrs["added_chains"] == passed.idata.attrs["added_chains"] == 0
+    assert failed.idata.attrs["added_chains"] == 2
+    assert (passed.posterior.sizes["chain"], passed.posterior.sizes["draw"]) == (2, 1000)
+    first, added = failed.posterior["alpha"].values[:2], failed.posterior["alpha"].values[2:]
+    np.testing.assert_array_equal(first, set_draws.posterior["alpha"].values)
+    np.testing.assert_array_equal(passed.posterior["alpha"].values, first)
+    assert added.shape == first.shape and not np.array_equal(added, first)
+    for group in ("posterior", "sample_stats", "log_likelihood", "log_prior"):
+        assert _idata.group(failed.idata, group).sizes["chain"] == 4, group
+    assert failed.diagnostics.attrs["chains"] == 4
+
+
+def test_needs_more_draws_reads_r_hat_and_bulk_ess_only():
+    """R-hat above 1.01 or bulk ESS below 400 call for more draws; a NaN (constant) does not."""
+    import xarray as xr
+
+    from forecast.diagnostics import needs_more_draws
+
+    def table(r_hat, ess):
+        return xr.Dataset(
+            {"r_hat": ("parameter", r_hat), "ess_bulk": ("parameter", ess)},
+            coords={"parameter": ["alpha", "E"]},
+        )
+
+    assert not needs_more_draws(table([1.005, np.nan], [900.0, np.nan]))
+    assert needs_more_draws(table([1.005, 1.011], [900.0, 900.0]))
+    assert needs_more_draws(table([1.005, 1.0], [900.0, 399.0]))
+
+
 @pytest.mark.slow
 def test_a_fit_that_diverges_at_the_default_target_is_resampled_at_0_99():
     """Left to the model, a divergent first run is redone at 0.99; a user's own target is kept.

@@ -106,7 +106,14 @@ LIKELIHOOD = typer.Option(
     help="normal | student_t (the default model: student_t with --discrepancy compute).",
 )
 SAMPLER = typer.Option("nutpie", help="nutpie | pymc")
-DRAWS = typer.Option(1000, min=1)
+DRAWS = typer.Option(
+    None,
+    min=1,
+    help=(
+        "Posterior draws per chain. Default: 1000, and as many chains again if R-hat or "
+        "bulk ESS fails."
+    ),
+)
 TUNE = typer.Option(1000, min=0)
 CHAINS = typer.Option(4, min=1)
 TARGET_ACCEPT = typer.Option(
