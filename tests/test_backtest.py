@@ -309,3 +309,20 @@ def test_the_baseline_beside_the_fits_is_the_baseline_and_raises_its_errors(monk
         with pytest.raises(DataError, match="at least 5 runs, got 3") as caught:
             beside.result()
     assert caught.value.path is None and caught.value.rows == ()
+
+
+def test_a_baseline_child_that_cannot_start_leaves_no_temp_folder(monkeypatch, tmp_path):
+    import subprocess
+    import tempfile
+
+    import forecast.studies.backtest as bt
+
+    def no_child(*args, **kwargs):
+        raise OSError("no processes left")
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(subprocess, "Popen", no_child)
+    runs = pd.read_csv(Path(__file__).parent / "data" / "chinchilla.csv").iloc[:10]
+    with pytest.raises(OSError, match="no processes left"):
+        bt._BaselineBeside(runs, runs, None, 30, 5)
+    assert list(tmp_path.iterdir()) == []

@@ -329,19 +329,23 @@ class _BaselineBeside:
         if not n_bootstrap:
             return
         self._folder = Path(tempfile.mkdtemp(prefix="backtest-baseline-"))
-        with (self._folder / "in.pkl").open("wb") as fh:
-            pickle.dump((train, test, groups, n_bootstrap, seed, point_fit.GRID), fh)
-        # the child finds the modules the caller imported, wherever they came from
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        code = "from forecast.studies.backtest import _baseline_child; _baseline_child()"
-        with (self._folder / "stderr.txt").open("wb") as err:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-c", code, str(self._folder)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                env=env,
-            )
+        try:
+            with (self._folder / "in.pkl").open("wb") as fh:
+                pickle.dump((train, test, groups, n_bootstrap, seed, point_fit.GRID), fh)
+            # the child finds the modules the caller imported, wherever they came from
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+            code = "from forecast.studies.backtest import _baseline_child; _baseline_child()"
+            with (self._folder / "stderr.txt").open("wb") as err:
+                self._proc = subprocess.Popen(
+                    [sys.executable, "-c", code, str(self._folder)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                    env=env,
+                )
+        except BaseException:  # no child to clean up after: the folder goes now
+            shutil.rmtree(self._folder, ignore_errors=True)
+            raise
 
     def __enter__(self) -> _BaselineBeside:
         return self
