@@ -67,7 +67,8 @@ from forecast.plots import plot_calibration
 from forecast.studies.backtest import backtest, split_runs, summarise
 
 HERE = Path(__file__).resolve().parent
-SAMPLER = SamplerConfig(draws=1000, tune=1000, chains=4, progress=False)
+#: The package default: 1000 draws per chain, as many chains again where R-hat or ESS fails.
+SAMPLER = SamplerConfig(tune=1000, chains=4, progress=False)
 COLUMNS = {
     "median_abs_rel_err": "med|err|",
     "coverage_50": "cov50",

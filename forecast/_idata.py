@@ -74,22 +74,19 @@ def group_names(idata: InferenceData) -> list[str]:
     return list(idata.groups())
 
 
-def concat_chains(first: InferenceData, second: InferenceData) -> InferenceData:
-    """Return ``first`` with the chains of ``second`` appended, numbered after its own.
+def thinned(idata: InferenceData, step: int) -> InferenceData:
+    """Return ``idata`` with every ``step``-th draw (the first kept), renumbered from 0.
 
-    Groups with a ``chain`` dimension are joined along it; the others, and the root
-    attributes, are ``first``'s.
+    Groups without a ``draw`` dimension, and the root attributes, are kept as they are.
     """
     groups = {}
-    for name in group_names(first):
-        ds = group(first, name)
-        if "chain" in ds.dims and has_group(second, name):
-            other = group(second, name)
-            n = ds.sizes["chain"]
-            other = other.assign_coords(chain=np.arange(n, n + other.sizes["chain"]))
-            ds = xr.concat([ds, other], dim="chain", data_vars="all", join="exact")
+    for name in group_names(idata):
+        ds = group(idata, name)
+        if "draw" in ds.dims:
+            ds = ds.isel(draw=slice(None, None, step))
+            ds = ds.assign_coords(draw=np.arange(ds.sizes["draw"]))
         groups[name] = ds
-    return with_attrs(new(groups), attrs(first))
+    return with_attrs(new(groups), attrs(idata))
 
 
 def attrs(idata: InferenceData) -> dict:

@@ -175,10 +175,10 @@ def _callback(source, inner, user_data, shared_names, shared_data, cache, **cons
     so the callback sees the data that ``with_data`` sets, of any size; one generated
     statement per array, where nutpie loops with ``literal_unroll`` over an overload,
     which numba types slowly. With ``cache``, the function is registered for pytensor's
-    numba disk cache under a hash of its source, the compiled graph's own cache key
-    and the layout of the user data (everything its machine code depends on), so another
-    process loads it instead of compiling; raises :class:`_Uncacheable` if the graph has
-    no key.
+    numba disk cache under a hash of everything its machine code depends on: its source,
+    the compiled graph's own cache key, the layout of the user data and the versions of
+    nutpie (its pointer intrinsic) and pytensor; another process loads it instead of
+    compiling. Raises :class:`_Uncacheable` if the graph has no key.
     """
     import hashlib
 
@@ -215,7 +215,12 @@ def _callback(source, inner, user_data, shared_names, shared_data, cache, **cons
         inner_key = _graph_cache_key(inner)
         if inner_key is None:
             raise _Uncacheable
-        layout = [text, reads, inner_key, repr(user_data.dtype.descr)]
+        import nutpie
+        import pytensor
+
+        # numba's cache drops entries of another numba version by itself
+        versions = f"nutpie {nutpie.__version__} pytensor {pytensor.__version__}"
+        layout = [text, reads, inner_key, repr(user_data.dtype.descr), versions]
         layout += [str(namespace[f"dtype_{i}"]) for i in range(len(shared_names))]
         key = "forecast_callback_" + hashlib.sha256("\n".join(layout).encode()).hexdigest()
     name = source.split("(")[0].split()[-1]

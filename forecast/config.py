@@ -49,7 +49,7 @@ CENTRE_LAWS = ("chinchilla", "chinchilla_broken")
 SAMPLERS = ("nutpie", "pymc")
 #: Fewest runs for which a flat Chinchilla fit gets the low-rank mass matrix by default.
 LOW_RANK_MIN_RUNS = 100
-#: Draws per chain when ``SamplerConfig.draws`` is left to the fit (more chains if needed).
+#: Draws per chain when ``SamplerConfig.draws`` is left to the fit (twice, if needed).
 DEFAULT_DRAWS = 1000
 #: The default model of :class:`FitConfig`: Student-t likelihood, compute discrepancy.
 DEFAULT_MODEL = {"likelihood": "student_t", "discrepancy": "compute"}
@@ -132,12 +132,13 @@ class SamplerConfig:
     draws : int or None
         Posterior draws per chain. ``None`` (default): :data:`DEFAULT_DRAWS`, and a run
         that fails a check more draws can pass (R-hat above 1.01 or bulk ESS below 400 for
-        a parameter a user reads, :func:`forecast.diagnostics.needs_more_draws`) is joined
-        by as many chains again, with their own tuning and a seed derived from the fit's;
-        the saved attrs ``added_chains`` says how many. Simulation-based calibration on
-        the 30-run ladder (weak prior, 40 replicates, 4 chains x 1000 draws): R-hat above
-        1.01 in 6 replicates (1.010-1.030; bulk ESS 120-400), with 2000 draws per chain
-        in none. A number set here is used as set.
+        a parameter a user reads, :func:`forecast.diagnostics.needs_more_draws`) is
+        sampled again with the same seed and twice the draws, of which every second is
+        kept: the chains run twice as long and the result keeps its shape, so fits of one
+        config stack alike. The saved attrs ``long_run_draws`` says so. Simulation-based
+        calibration on the 30-run ladder (weak prior, 40 replicates, 4 chains x 1000
+        draws): R-hat above 1.01 in 6 replicates (1.010-1.030; bulk ESS 120-400), with
+        2000 draws per chain in none. A number set here is used as set.
     tune : int
         Tuning steps per chain.
     chains : int

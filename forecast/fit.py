@@ -229,23 +229,23 @@ def _resolved_sampler(config: FitConfig, data: ModelData) -> SamplerConfig:
 def _sample_data(entry: dict, data: ModelData, config: FitConfig, seed: int):
     """Sample the cached model of ``data``'s structure (compiled once per structure).
 
-    Returns (InferenceData, sampler name, seconds compiling, the kept run's
-    ``SamplerConfig``, notes: ``first_run_divergences``, ``added_chains``). Left to the
-    model, a run that diverges is sampled again, same seed, at ``FUNNEL_TARGET_ACCEPT``
-    and kept (weak-prior SBC, 30 runs: 6 of 10 replicates diverged at 0.9, none at 0.99);
-    with draws left to the fit, one that fails R-hat or ESS gets as many chains again.
+    Returns (idata, sampler name, compile s, kept run's ``SamplerConfig``, notes). Left to
+    the model, a divergent run is sampled again, same seed, at ``FUNNEL_TARGET_ACCEPT``
+    (SBC, 30 runs: 6 of 10 diverged at 0.9, none at 0.99); left to the fit, one failing
+    R-hat or ESS with twice the draws, every second kept (``SamplerConfig.draws``).
     """
     sampler = _resolved_sampler(config, data)
     raw, name, compiling = _sample_with(entry, data, sampler, seed)
-    notes = {"first_run_divergences": 0, "added_chains": 0}
+    notes = {"first_run_divergences": 0, "long_run_draws": 0}
     if config.sampler.target_accept is None and sampler.target_accept < FUNNEL_TARGET_ACCEPT:
         notes["first_run_divergences"] = _divergences(raw)
         if notes["first_run_divergences"]:
             sampler = dataclasses.replace(sampler, target_accept=FUNNEL_TARGET_ACCEPT)
             raw, name, _ = _sample_with(entry, data, sampler, seed)
     if config.sampler.draws is None and needs_more_draws(diagnose(raw)):
-        more, _, _ = _sample_with(entry, data, sampler, _seeds(seed, 1)[0])
-        raw, notes["added_chains"] = _idata.concat_chains(raw, more), sampler.chains
+        notes["long_run_draws"] = 2 * sampler.draws
+        longer = dataclasses.replace(sampler, draws=notes["long_run_draws"])
+        raw = _idata.thinned(_sample_with(entry, data, longer, seed)[0], 2)
     return raw, name, compiling, sampler, notes
 
 
@@ -412,10 +412,10 @@ def _assemble(raw, entry, data, runs, config, sampler_used, timings) -> object:
         "target_accept": timings["target_accept"],
         "low_rank_mass_matrix": int(timings["low_rank_mass_matrix"]),
         # divergences of a first run at the model's default target_accept, resampled at
-        # FUNNEL_TARGET_ACCEPT (0: not resampled), and chains added for R-hat or bulk ESS
-        # (draws left to the fit); see _sample_data
+        # FUNNEL_TARGET_ACCEPT (0: not resampled), and the draws per chain of a run made
+        # for R-hat or bulk ESS, thinned by 2 (0: none; draws left to the fit); _sample_data
         "first_run_divergences": int(timings["first_run_divergences"]),
-        "added_chains": int(timings["added_chains"]),
+        "long_run_draws": int(timings["long_run_draws"]),
     }
     return _idata.with_attrs(_idata.new(groups), attrs)
 
@@ -623,8 +623,8 @@ def sample_replicates(
         if values.shape != (len(table),) or not np.all(np.isfinite(values)):
             raise ValueError(f"each observed vector must hold {len(table)} finite log losses")
         replicate = dataclasses.replace(data, log_loss=values)
-        raw = _sample_data(entry, replicate, config, seed)[0]
-        yield _posterior(raw, replicate), diagnose(raw)
+        raw, *_, notes = _sample_data(entry, replicate, config, seed)
+        yield _posterior(raw, replicate), diagnose(raw).assign_attrs(notes)
 
 
 def sample_plain(

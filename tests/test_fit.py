@@ -320,35 +320,40 @@ def test_log_prior_of_a_reused_model_is_pymc_s_on_the_runs_fitted(synthetic_runs
         )
 
 
-def test_draws_left_to_the_fit_add_chains_when_r_hat_or_ess_fails(synthetic_runs, monkeypatch):
-    """Draws left to the fit: 1000 per chain, and as many chains again if R-hat or ESS fails.
+def test_draws_left_to_the_fit_run_twice_as_long_when_r_hat_or_ess_fails(
+    synthetic_runs, monkeypatch
+):
+    """Draws left to the fit: 1000 per chain, or 2000 thinned by 2 if R-hat or ESS fails.
 
-    The first chains are the run a user who set 1000 draws gets (same seed); the added
-    ones are other draws; every group of the result holds them all.
+    The first run is the one a user who set 1000 draws gets (same seed); the longer run
+    keeps the shape, so fits of one config still stack, and every group holds its draws.
     """
     import importlib
 
     fit_module = importlib.import_module("forecast.fit")  # the module, not forecast.fit()
     sampler = SamplerConfig(tune=200, chains=2, target_accept=0.9, progress=False)
     config = FitConfig(sampler=sampler, seed=3)
-    set_draws = fit_quietly(
-        synthetic_runs,
-        config=dataclasses.replace(config, sampler=dataclasses.replace(sampler, draws=1000)),
-    )
+
+    def with_draws(draws):
+        return dataclasses.replace(config, sampler=dataclasses.replace(sampler, draws=draws))
+
+    set_draws = fit_quietly(synthetic_runs, config=with_draws(1000))
+    set_long = fit_quietly(synthetic_runs, config=with_draws(2000))
     monkeypatch.setattr(fit_module, "needs_more_draws", lambda table: False)
     passed = fit_quietly(synthetic_runs, config=config)
     monkeypatch.setattr(fit_module, "needs_more_draws", lambda table: True)
     failed = fit_quietly(synthetic_runs, config=config)
-    assert set_draws.idata.attrs["added_chains"] == passed.idata.attrs["added_chains"] == 0
-    assert failed.idata.attrs["added_chains"] == 2
-    assert (passed.posterior.sizes["chain"], passed.posterior.sizes["draw"]) == (2, 1000)
-    first, added = failed.posterior["alpha"].values[:2], failed.posterior["alpha"].values[2:]
-    np.testing.assert_array_equal(first, set_draws.posterior["alpha"].values)
-    np.testing.assert_array_equal(passed.posterior["alpha"].values, first)
-    assert added.shape == first.shape and not np.array_equal(added, first)
+    assert set_draws.idata.attrs["long_run_draws"] == passed.idata.attrs["long_run_draws"] == 0
+    assert failed.idata.attrs["long_run_draws"] == 2000
+    np.testing.assert_array_equal(passed.posterior["alpha"], set_draws.posterior["alpha"])
+    np.testing.assert_array_equal(
+        failed.posterior["alpha"].values, set_long.posterior["alpha"].values[:, ::2]
+    )
+    assert not np.array_equal(failed.posterior["alpha"], passed.posterior["alpha"])
     for group in ("posterior", "sample_stats", "log_likelihood", "log_prior"):
-        assert _idata.group(failed.idata, group).sizes["chain"] == 4, group
-    assert failed.diagnostics.attrs["chains"] == 4
+        sizes = _idata.group(failed.idata, group).sizes
+        assert (sizes["chain"], sizes["draw"]) == (2, 1000), group
+    np.testing.assert_array_equal(failed.posterior["draw"], np.arange(1000))
 
 
 def test_needs_more_draws_reads_r_hat_and_bulk_ess_only():

@@ -367,8 +367,8 @@ def sbc(
     xarray.Dataset
         Dims ``replicate`` and ``parameter`` (and ``ci_bound``): ``true_value``, ``rank``
         (0..L), ``covered`` (truth inside the interval), ``interval`` (lower/upper),
-        ``posterior_median``; per replicate ``divergences``, ``r_hat_max`` and ``chains``
-        (more than the config's when R-hat or ESS failed, ``SamplerConfig.draws``); per
+        ``posterior_median``; per replicate ``divergences``, ``r_hat_max`` and
+        ``long_run_draws`` (a longer run's, when R-hat or ESS failed; 0 otherwise); per
         parameter ``coverage`` (fraction of replicates, unit 1). Attrs ``max_rank`` (L),
         ``ci_kind`` ("eti"), ``ci_prob``, ``rejected`` (prior draws skipped), ``n_runs``,
         ``package_version``, ``config_hash``, ``seed`` and ``law``.
@@ -476,7 +476,7 @@ def _replicate_summary(posterior, diag, truth, params, ranked_draws, ci_prob) ->
         out["median"].append(med)
     out["divergences"] = int(diag.attrs["divergences"])
     out["r_hat_max"] = float(np.nanmax(diag["r_hat"].values))
-    out["chains"] = int(diag.attrs["chains"])
+    out["long_run_draws"] = int(diag.attrs["long_run_draws"])
     return out
 
 
@@ -500,8 +500,12 @@ def _sbc_dataset(rows, params, config, seed, ci_prob, rejected, n_runs) -> xr.Da
             "posterior_median": (dims, np.array([r["median"] for r in rows]), {"units": ""}),
             "divergences": ("replicate", [r["divergences"] for r in rows], {"units": "count"}),
             "r_hat_max": ("replicate", [r["r_hat_max"] for r in rows], {"units": "1"}),
-            # more than the config's chains: added because R-hat or ESS failed
-            "chains": ("replicate", [r["chains"] for r in rows], {"units": "count"}),
+            # draws per chain of a longer run made because R-hat or ESS failed (0: none)
+            "long_run_draws": (
+                "replicate",
+                [r["long_run_draws"] for r in rows],
+                {"units": "count"},
+            ),
         },
         coords={
             "replicate": np.arange(len(rows)),
