@@ -110,8 +110,7 @@ DRAWS = typer.Option(
     None,
     min=1,
     help=(
-        "Posterior draws per chain. Default: 1000, or 2000 thinned by 2 if R-hat or bulk "
-        "ESS fails."
+        "Posterior draws per chain. Default: 1000, or 2000 thinned by 2 if R-hat or bulk ESS fails."
     ),
 )
 TUNE = typer.Option(1000, min=0)
