@@ -77,14 +77,18 @@ def group_names(idata: InferenceData) -> list[str]:
 def thinned(idata: InferenceData, step: int) -> InferenceData:
     """Return ``idata`` with every ``step``-th draw (the first kept), renumbered from 0.
 
-    Groups without a ``draw`` dimension, and the root attributes, are kept as they are.
+    Groups without a ``draw`` dimension, and the root attributes, are kept as they are;
+    ``sample_stats`` records the E-BFMI of the unthinned chains (:func:`bfmi`).
     """
     groups = {}
     for name in group_names(idata):
         ds = group(idata, name)
         if "draw" in ds.dims:
+            before = bfmi(ds).tolist() if name == "sample_stats" and "energy" in ds else None
             ds = ds.isel(draw=slice(None, None, step))
             ds = ds.assign_coords(draw=np.arange(ds.sizes["draw"]))
+            if before is not None:
+                ds.attrs[EBFMI_BEFORE_THINNING] = before
         groups[name] = ds
     return with_attrs(new(groups), attrs(idata))
 
@@ -152,8 +156,19 @@ def ess(ds: xr.Dataset, kind: str) -> xr.Dataset:
     return az.ess(ds, method=kind)
 
 
+#: Attribute of a thinned ``sample_stats`` holding the E-BFMI of the chains before thinning.
+EBFMI_BEFORE_THINNING = "ebfmi_before_thinning"
+
+
 def bfmi(sample_stats: xr.Dataset) -> np.ndarray:
-    """E-BFMI per chain from the energy in ``sample_stats``."""
+    """E-BFMI per chain from the energy in ``sample_stats``.
+
+    Of thinned draws (:func:`thinned`), the value of the chains before thinning: E-BFMI
+    compares successive transitions' energies, and draws two transitions apart would
+    overstate it.
+    """
+    if EBFMI_BEFORE_THINNING in sample_stats.attrs:
+        return np.atleast_1d(np.asarray(sample_stats.attrs[EBFMI_BEFORE_THINNING], float))
     return np.asarray(az.bfmi(sample_stats["energy"].values))
 
 

@@ -321,7 +321,7 @@ def test_log_prior_of_a_reused_model_is_pymc_s_on_the_runs_fitted(synthetic_runs
 
 
 def test_draws_left_to_the_fit_run_twice_as_long_when_r_hat_or_ess_fails(
-    synthetic_runs, monkeypatch
+    synthetic_runs, monkeypatch, tmp_path
 ):
     """Draws left to the fit: 1000 per chain, or 2000 thinned by 2 if R-hat or ESS fails.
 
@@ -329,6 +329,8 @@ def test_draws_left_to_the_fit_run_twice_as_long_when_r_hat_or_ess_fails(
     keeps the shape, so fits of one config still stack, and every group holds its draws.
     """
     import importlib
+
+    from forecast import load, save
 
     fit_module = importlib.import_module("forecast.fit")  # the module, not forecast.fit()
     sampler = SamplerConfig(tune=200, chains=2, target_accept=0.9, progress=False)
@@ -354,6 +356,11 @@ def test_draws_left_to_the_fit_run_twice_as_long_when_r_hat_or_ess_fails(
         sizes = _idata.group(failed.idata, group).sizes
         assert (sizes["chain"], sizes["draw"]) == (2, 1000), group
     np.testing.assert_array_equal(failed.posterior["draw"], np.arange(1000))
+    # E-BFMI compares successive transitions: that of the unthinned chains, also saved
+    ebfmi = set_long.diagnostics.attrs["ebfmi_min"]
+    assert failed.diagnostics.attrs["ebfmi_min"] == ebfmi
+    save(failed, tmp_path / "long.nc")
+    assert load(tmp_path / "long.nc").diagnostics.attrs["ebfmi_min"] == ebfmi
 
 
 def test_needs_more_draws_reads_r_hat_and_bulk_ess_only():
