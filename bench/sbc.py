@@ -88,7 +88,7 @@ def main() -> None:
         help="per chain; default: the package's (1000, or 2000 thinned by 2 if R-hat or "
         "bulk ESS fails)",
     )
-    parser.add_argument("--tune", type=int, default=None, help="default: --draws or 1000")
+    parser.add_argument("--tune", type=int, default=None, help="default: --draws or the package's")
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--target-accept", type=float, default=None, help="default: by model")
@@ -102,7 +102,7 @@ def main() -> None:
         priors=args.priors,
         sampler=SamplerConfig(
             draws=args.draws,
-            tune=args.tune or args.draws or 1000,
+            tune=args.tune or args.draws or SamplerConfig.tune,
             chains=args.chains,
             progress=False,
             target_accept=args.target_accept,
